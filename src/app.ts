@@ -1,0 +1,75 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import pino from 'pino'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import adminRoutes from './admin/routes.js'
+import complaintRoutes from './complaints/routes.js'
+import type { Config } from './config.js'
+import { systemClock, type Clock, type Services } from './context.js'
+import type { DbHandle } from './db/create-db.js'
+import { defaultCalendar } from './domain/calendar.js'
+import { DEFAULT_SLA_POLICY } from './domain/sla.js'
+import openapi from './plugins/openapi.js'
+import problems from './plugins/problems.js'
+import validation from './plugins/validation.js'
+import systemRoutes from './system/routes.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services
+  }
+}
+
+export interface AppOptions {
+  config: Config
+  /** an open, migrated database; the app closes it on close */
+  database: DbHandle
+  clock?: Clock
+  /** defaults to a pino logger at LOG_LEVEL with PII redaction */
+  logger?: FastifyBaseLogger
+}
+
+/** PII paths never written to logs (bodies are not logged, but errors may carry them) */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  '*.complainant.phone', '*.complainant.email', '*.complainant.idNumber', '*.complainant.address',
+  '*.complainant_phone', '*.complainant_email', '*.complainant_id_number', '*.complainant_address',
+]
+
+export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pino.DestinationStream): FastifyBaseLogger {
+  return pino({ level: config.LOG_LEVEL, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination)
+}
+
+/** Builds the application without listening: server.ts listens, tests call inject(). */
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { config, database } = opts
+  const app = Fastify({
+    loggerInstance: opts.logger ?? createLogger(config),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { strict: false } },
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const services: Services = {
+    db: database.db,
+    config,
+    clock: opts.clock ?? systemClock,
+    calendar: defaultCalendar(config.BUSINESS_TIMEZONE),
+    slaPolicy: DEFAULT_SLA_POLICY,
+  }
+  app.decorate('services', services)
+  app.addHook('onClose', async () => database.close())
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id)
+  })
+
+  // external and shared plugins first, then the features that use them
+  await app.register(validation)
+  await app.register(problems)
+  await app.register(openapi)
+  await app.register(systemRoutes, { schema: database.schema })
+  await app.register(complaintRoutes)
+  await app.register(adminRoutes)
+  return app
+}

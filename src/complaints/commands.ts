@@ -1,0 +1,178 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { Transaction } from 'kysely'
+import type { Services } from '../context.js'
+import type { Actor, Complaint, Database } from '../db/types.js'
+import { toLocal } from '../domain/calendar.js'
+import { decide, type Action, type ActionInputs, type ComplaintChanges } from '../domain/lifecycle.js'
+import { computeDeadlines } from '../domain/sla.js'
+import { isExternalChannel, type Channel, type Level } from '../domain/vocabulary.js'
+import { notFound, preconditionFailed } from '../errors.js'
+import { resolveAssessment } from '../admin/repository.js'
+import { appendEvents, complaintEventData } from '../outbox/outbox.js'
+import { apiValue, camel } from './representation.js'
+import * as repo from './repository.js'
+import type { ReceiveBody } from './schemas.js'
+
+/**
+ * The one path of a lifecycle step (STYLE.md): lock the complaint, check If-Match, ask the pure
+ * state machine, then write the complaint, its timeline entry, side records and outbox events in
+ * one transaction, with deadlines recomputed by the SLA module.
+ */
+
+export interface CommandContext {
+  actor: Actor
+  ifMatch?: string
+}
+
+/** Lookups an action needs before deciding: assess checks the taxonomy and resolves the receiver. */
+type Prepare<A extends Action> = (trx: Transaction<Database>, input: any) => Promise<ActionInputs[A]>
+const preparers: Partial<{ [A in Action]: Prepare<A> }> = { assess: resolveAssessment }
+
+export function checkIfMatch(ifMatch: string | undefined, version: number): void {
+  if (ifMatch === undefined || ifMatch.trim() === '*') return
+  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''))
+  if (!tags.includes(`"${version}"`)) throw preconditionFailed(ifMatch, version)
+}
+
+/** deadlines of the four clocks for a complaint in the given state (SPEC §3.1) */
+export function deadlineColumns(c: Complaint, s: Pick<Services, 'slaPolicy' | 'calendar'>): ComplaintChanges {
+  const d = computeDeadlines(
+    {
+      level: c.level as Level | null,
+      major: c.major,
+      channel: c.channel as Channel,
+      externalBody: c.external_body,
+      clockStartedAt: c.clock_started_at,
+      signedAt: c.signed_at,
+      closureRequestedAt: c.closure_requested_at,
+    },
+    s.slaPolicy,
+    s.calendar,
+  )
+  return { handover_due_at: d.handoverDueAt, first_reply_due_at: d.firstReplyDueAt, closure_due_at: d.closureDueAt, callback_due_at: d.callbackDueAt }
+}
+
+const same = (a: unknown, b: unknown) =>
+  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : JSON.stringify(a) === JSON.stringify(b)
+
+/** before/after of the columns that really changed, in API names */
+function diff(before: Complaint, changes: ComplaintChanges) {
+  const b: Record<string, unknown> = {}
+  const a: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(changes)) {
+    const old = (before as unknown as Record<string, unknown>)[key]
+    if (value === undefined || same(old, value)) continue
+    b[camel(key)] = apiValue(old)
+    a[camel(key)] = apiValue(value)
+  }
+  return { before: b, after: a }
+}
+
+export async function runAction<A extends Action>(
+  s: Services,
+  action: A,
+  id: string,
+  rawInput: unknown,
+  ctx: CommandContext,
+): Promise<Complaint> {
+  return s.db.transaction().execute(async (trx) => {
+    const current = await repo.lockComplaint(trx, id)
+    if (!current) throw notFound('complaint', id)
+    checkIfMatch(ctx.ifMatch, current.version)
+    const now = s.clock.now()
+    const prepare = preparers[action] as Prepare<A> | undefined
+    const input = prepare ? await prepare(trx, rawInput) : (rawInput as ActionInputs[A])
+    const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS })
+    if (decision.noop) return current
+
+    const merged = { ...current, ...decision.changes, status: decision.status } as Complaint
+    const changes: ComplaintChanges = { ...decision.changes, status: decision.status, ...deadlineColumns(merged, s) }
+    const { before, after } = diff(current, changes)
+    const updated = await repo.updateComplaint(trx, id, {
+      ...repo.toColumns(changes),
+      version: current.version + 1,
+      updated_at: now,
+    })
+
+    await repo.appendTimeline(trx, {
+      complaintId: id, at: now, actor: ctx.actor, action, fromStatus: current.status, toStatus: updated.status, before, after, data: decision.facts,
+    })
+    if (decision.note) {
+      await trx.insertInto('complaint_notes')
+        .values({ id: randomUUID(), complaint_id: id, kind: decision.note.kind, body: decision.note.body, actor: JSON.stringify(ctx.actor), created_at: now })
+        .execute()
+    }
+    if (decision.reply) {
+      const r = decision.reply
+      await trx.insertInto('complaint_replies')
+        .values({
+          id: randomUUID(), complaint_id: id, body: r.body, via: r.via ?? null, decision: r.decision ? JSON.stringify(r.decision) : null,
+          is_first: r.isFirst, actor: JSON.stringify(ctx.actor), created_at: now,
+        })
+        .execute()
+    }
+    await appendEvents(trx, decision.events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(updated, { action, ...decision.facts }) })))
+    return updated
+  })
+}
+
+// ---- receive (8.2): the first step, which creates the complaint ----
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
+
+export function formatReference(prefix: string, year: number, n: number): string {
+  return `${prefix}-${year}-${String(n).padStart(6, '0')}`
+}
+
+export async function receiveComplaint(
+  s: Services,
+  trx: Transaction<Database>,
+  body: ReceiveBody,
+  actor: Actor,
+): Promise<{ complaint: Complaint; trackingToken: string }> {
+  const now = s.clock.now()
+  const year = Number(toLocal(now, s.config.BUSINESS_TIMEZONE).date.slice(0, 4))
+  const reference = formatReference(s.config.REFERENCE_PREFIX, year, await repo.nextReferenceNumber(trx, year))
+  const trackingToken = randomBytes(18).toString('base64url')
+  const externalBody = body.externalBody ?? (isExternalChannel(body.channel) ? body.channel : null)
+  const id = randomUUID()
+  const base = {
+    id,
+    reference,
+    tracking_token_hash: hashToken(trackingToken),
+    version: 1,
+    status: 'received',
+    channel: body.channel,
+    external_body: externalBody,
+    complainant_name: body.complainant.name,
+    complainant_kind: body.complainant.kind ?? 'person',
+    complainant_phone: body.complainant.phone ?? null,
+    complainant_email: body.complainant.email ?? null,
+    complainant_id_number: body.complainant.idNumber ?? null,
+    complainant_address: body.complainant.address ?? null,
+    complainant_external_ids: body.complainant.externalIds ?? [],
+    subject: body.subject ?? {},
+    description: body.description,
+    desired_outcomes: body.desiredOutcomes ?? [],
+    desired_outcome_note: body.desiredOutcomeNote ?? null,
+    attachments: body.attachments ?? [],
+    occurred_at: body.occurredAt ? new Date(body.occurredAt) : null,
+    received_at: now,
+    major: externalBody !== null,
+    clock_started_at: now,
+    created_at: now,
+    updated_at: now,
+  }
+  const draft = { ...base, level: null, signed_at: null, closure_requested_at: null } as unknown as Complaint
+  const complaint = await repo.insertComplaint(trx, {
+    ...(repo.toColumns({ ...base, ...deadlineColumns(draft, s) }) as Parameters<typeof repo.insertComplaint>[1]),
+  })
+  await repo.appendTimeline(trx, {
+    complaintId: id, at: now, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
+    after: { status: 'received', reference, channel: body.channel },
+    data: { channel: body.channel, externalBody },
+  })
+  const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
+  await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }) })))
+  return { complaint, trackingToken }
+}

@@ -1,0 +1,150 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
+import { badRequest } from '../errors.js'
+import type { ListQuery } from './schemas.js'
+
+type Db = Kysely<Database> | Transaction<Database>
+
+/** jsonb columns: written as JSON text (pg would turn a JS array into a Postgres array) */
+const JSON_COLUMNS = new Set(['complainant_external_ids', 'subject', 'desired_outcomes', 'attachments', 'capa'])
+
+/** turns domain values into column input: jsonb → JSON text */
+export function toColumns(changes: Record<string, unknown>): ComplaintPatch {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) continue
+    out[key] = JSON_COLUMNS.has(key) && value !== null ? JSON.stringify(value) : value
+  }
+  return out as ComplaintPatch
+}
+
+export async function findComplaint(db: Db, id: string): Promise<Complaint | undefined> {
+  return db.selectFrom('complaints').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+export async function lockComplaint(trx: Transaction<Database>, id: string): Promise<Complaint | undefined> {
+  return trx.selectFrom('complaints').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+}
+
+export async function findByReference(db: Db, reference: string): Promise<Complaint | undefined> {
+  return db.selectFrom('complaints').selectAll().where('reference', '=', reference).executeTakeFirst()
+}
+
+export async function insertComplaint(trx: Transaction<Database>, row: NewComplaint): Promise<Complaint> {
+  return trx.insertInto('complaints').values(row).returningAll().executeTakeFirstOrThrow()
+}
+
+export async function updateComplaint(trx: Transaction<Database>, id: string, patch: ComplaintPatch): Promise<Complaint> {
+  return trx.updateTable('complaints').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
+}
+
+/** next number of the year's reference sequence, gap-free within committed transactions */
+export async function nextReferenceNumber(trx: Transaction<Database>, year: number): Promise<number> {
+  const row = await trx
+    .insertInto('reference_counters')
+    .values({ year, last_value: 1 })
+    .onConflict((oc) => oc.column('year').doUpdateSet({ last_value: sql`reference_counters.last_value + 1` }))
+    .returning('last_value')
+    .executeTakeFirstOrThrow()
+  return row.last_value
+}
+
+export interface TimelineInsert {
+  complaintId: string
+  at: Date
+  actor: Actor
+  action: string
+  fromStatus: string | null
+  toStatus: string
+  before: Record<string, unknown>
+  after: Record<string, unknown>
+  data: Record<string, unknown>
+}
+
+export async function appendTimeline(trx: Transaction<Database>, e: TimelineInsert): Promise<void> {
+  await trx
+    .insertInto('complaint_timeline')
+    .values({
+      complaint_id: e.complaintId,
+      at: e.at,
+      actor: JSON.stringify(e.actor),
+      action: e.action,
+      from_status: e.fromStatus,
+      to_status: e.toStatus,
+      before: JSON.stringify(e.before),
+      after: JSON.stringify(e.after),
+      data: JSON.stringify(e.data),
+    })
+    .execute()
+}
+
+export async function timeline(db: Db, complaintId: string) {
+  return db.selectFrom('complaint_timeline').selectAll().where('complaint_id', '=', complaintId).orderBy('id').execute()
+}
+
+export async function notes(db: Db, complaintId: string) {
+  return db.selectFrom('complaint_notes').selectAll().where('complaint_id', '=', complaintId).orderBy('created_at').orderBy('id').execute()
+}
+
+export async function replies(db: Db, complaintId: string) {
+  return db.selectFrom('complaint_replies').selectAll().where('complaint_id', '=', complaintId).orderBy('created_at').orderBy('id').execute()
+}
+
+// ---- list with keyset pagination ----
+
+interface Cursor { c: string; i: string }
+
+export const encodeCursor = (c: Complaint) => Buffer.from(JSON.stringify({ c: c.created_at.toISOString(), i: c.id })).toString('base64url')
+
+function decodeCursor(cursor: string): Cursor {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor
+    if (typeof parsed.c !== 'string' || typeof parsed.i !== 'string' || Number.isNaN(Date.parse(parsed.c))) throw new Error('shape')
+    return parsed
+  } catch {
+    throw badRequest('/querystring/cursor', 'is not a cursor this service issued')
+  }
+}
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`)
+
+/** newest first; `now` decides what is overdue */
+export async function listComplaints(db: Db, q: ListQuery, now: Date): Promise<{ items: Complaint[]; nextCursor: string | null }> {
+  const limit = q.limit ?? 50
+  let query = db.selectFrom('complaints').selectAll()
+  if (q.status?.length) query = query.where('status', 'in', q.status)
+  if (q.level) query = query.where('level', '=', q.level)
+  if (q.categoryId) query = query.where('category_id', '=', q.categoryId)
+  if (q.departmentId) query = query.where('department_id', '=', q.departmentId)
+  if (q.channel) query = query.where('channel', '=', q.channel)
+  if (q.createdFrom) query = query.where('created_at', '>=', new Date(q.createdFrom))
+  if (q.createdTo) query = query.where('created_at', '<', new Date(q.createdTo))
+  if (q.q) {
+    const pattern = `%${escapeLike(q.q)}%`
+    query = query.where((eb) =>
+      eb.or([
+        eb('reference', 'ilike', pattern),
+        eb('description', 'ilike', pattern),
+        eb('complainant_name', 'ilike', pattern),
+        eb(sql<string>`subject::text`, 'ilike', pattern),
+      ]),
+    )
+  }
+  if (q.overdue !== undefined) {
+    // a clock is running while its stopping event has not happened; closed/withdrawn complaints run none
+    const overdue = sql<boolean>`(status not in ('closed', 'withdrawn') and (
+      (signed_at is null and handover_due_at < ${now})
+      or (signed_at is not null and first_replied_at is null and first_reply_due_at < ${now})
+      or (closure_requested_at is null and closure_due_at < ${now})
+      or (closure_requested_at is not null and callback_at is null and callback_due_at < ${now})))`
+    query = query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`)
+  }
+  if (q.cursor) {
+    const cur = decodeCursor(q.cursor)
+    query = query.where((eb) => eb.or([eb('created_at', '<', new Date(cur.c)), eb.and([eb('created_at', '=', new Date(cur.c)), eb('id', '<', cur.i)])]))
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
+  const items = rows.slice(0, limit)
+  const last = items[items.length - 1]
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+}

@@ -1,0 +1,48 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+/**
+ * The service's configuration: environment variables checked once at boot.
+ * A bad value stops the start with the variable's name (no NODE_ENV branching elsewhere).
+ */
+const Env = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to listen on' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection string; unset = embedded PGlite' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'PGlite data directory when DATABASE_URL is unset' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'URL printed for the docs; default http://HOST:PORT' })),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  REOPEN_WINDOW_DAYS: Type.Integer({ minimum: 0, default: 30, description: 'days after closure in which a complaint can be reopened' }),
+  BUSINESS_TIMEZONE: Type.String({ minLength: 1, default: 'Asia/Shanghai' }),
+  REFERENCE_PREFIX: Type.String({ pattern: '^[A-Z]{1,8}$', default: 'CP' }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  SLOW_QUERY_MS: Type.Integer({ minimum: 0, default: 200 }),
+})
+
+export type Config = Static<typeof Env>
+
+export class ConfigError extends Error {}
+
+const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS'])
+
+/** Reads the known variables from `env`, converts integers, fills defaults and validates. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {}
+  for (const key of Object.keys(Env.properties)) {
+    const value = env[key]
+    if (value === undefined || value === '') continue
+    raw[key] = integerKeys.has(key) && /^-?\d+$/.test(value) ? Number(value) : value
+  }
+  const withDefaults = Value.Default(Env, raw)
+  const errors = [...Value.Errors(Env, withDefaults)]
+  if (errors.length > 0) {
+    const lines = new Set(errors.map((e) => {
+      const name = e.instancePath.replace(/^\//, '')
+      return `${name}: ${e.message} (got ${JSON.stringify(raw[name])})`
+    }))
+    throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)
+  }
+  if (!Value.Check(Env, withDefaults)) throw new ConfigError('invalid configuration')
+  return withDefaults
+}

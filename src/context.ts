@@ -1,0 +1,20 @@
+import type { Kysely } from 'kysely'
+import type { Config } from './config.js'
+import type { Database } from './db/types.js'
+import type { BusinessCalendar } from './domain/calendar.js'
+import type { SlaPolicy } from './domain/sla.js'
+
+/** the one injectable clock: jobs and rules take `now` from here, so tests never sleep */
+export interface Clock {
+  now(): Date
+}
+export const systemClock: Clock = { now: () => new Date() }
+
+/** what use cases need, built once by app.ts */
+export interface Services {
+  db: Kysely<Database>
+  config: Config
+  clock: Clock
+  calendar: BusinessCalendar
+  slaPolicy: SlaPolicy
+}

@@ -1,0 +1,63 @@
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
+import { PGliteDialect } from 'kysely-pglite-dialect'
+import { PGlite } from '@electric-sql/pglite'
+import pg from 'pg'
+import type { Database } from './types.js'
+
+export interface DbHandle {
+  db: Kysely<Database>
+  backend: 'postgres' | 'pglite'
+  /** the Postgres schema holding the tables (tests isolate each file in its own) */
+  schema: string
+  close(): Promise<void>
+}
+
+export interface DbOptions {
+  /** Postgres connection string; when absent the embedded PGlite is used */
+  databaseUrl?: string
+  /** PGlite data directory; absent = in memory */
+  dataDir?: string
+  /** an already opened PGlite instance (tests clone a migrated one) */
+  pglite?: PGlite
+  /** Postgres schema to use via search_path (real Postgres only) */
+  schema?: string
+  slowQueryMs?: number
+  onSlowQuery?: (info: { sql: string; ms: number }) => void
+  onQueryError?: (info: { sql: string; error: unknown }) => void
+  poolSize?: number
+}
+
+// int8 comes back as a string from pg and as a number from PGlite: make both numbers.
+// Our int8 columns are identity keys far below 2^53.
+const INT8_OID = 20
+const pgTypes = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
+}
+
+export async function createDb(options: DbOptions): Promise<DbHandle> {
+  const log = (event: LogEvent) => {
+    if (event.level === 'error') options.onQueryError?.({ sql: event.query.sql, error: event.error })
+    else if (options.slowQueryMs !== undefined && event.queryDurationMillis >= options.slowQueryMs) {
+      options.onSlowQuery?.({ sql: event.query.sql, ms: Math.round(event.queryDurationMillis) })
+    }
+  }
+
+  if (options.databaseUrl) {
+    const schema = options.schema ?? 'public'
+    if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`invalid schema name ${schema}`)
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: options.poolSize ?? 10,
+      types: pgTypes,
+      ...(schema !== 'public' ? { options: `-c search_path=${schema}` } : {}),
+    })
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })
+    return { db, backend: 'postgres', schema, close: () => db.destroy() }
+  }
+
+  const pglite = options.pglite ?? (options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create())
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log })
+  // Kysely's destroy() closes the PGlite instance through the dialect.
+  return { db, backend: 'pglite', schema: 'public', close: () => db.destroy() }
+}

@@ -1,0 +1,34 @@
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { FileMigrationProvider, Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely'
+import type { Database } from './types.js'
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
+
+function migrator(db: Kysely<Database>, schema: string): Migrator {
+  return new Migrator({
+    db,
+    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
+    // Keeps Kysely's own bookkeeping tables beside ours, so parallel test schemas don't collide.
+    migrationTableSchema: schema,
+  })
+}
+
+/** Applies every pending migration; throws with the failing migration's name. */
+export async function migrateToLatest(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
+  if (schema !== 'public') await sql`create schema if not exists ${sql.id(schema)}`.execute(db)
+  const { error, results }: MigrationResultSet = await migrator(db, schema).migrateToLatest()
+  const failed = results?.find((r) => r.status === 'Error')
+  if (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${reason}`, { cause: error })
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+/** For /readyz: true when no migration is pending. */
+export async function migrationsPending(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
+  const all = await migrator(db, schema).getMigrations()
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name)
+}

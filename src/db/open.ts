@@ -1,0 +1,27 @@
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import type { Config } from '../config.js'
+import { createDb, type DbHandle } from './create-db.js'
+import { migrateToLatest } from './migrate.js'
+
+/** Opens the configured database (Postgres or embedded PGlite) and applies pending migrations. */
+export async function openDatabase(config: Config, log: (msg: string) => void = () => {}): Promise<DbHandle> {
+  let dataDir: string | undefined
+  if (!config.DATABASE_URL) {
+    dataDir = path.resolve(config.DATA_DIR)
+    mkdirSync(dataDir, { recursive: true })
+  }
+  const handle = await createDb({
+    databaseUrl: config.DATABASE_URL,
+    dataDir,
+    slowQueryMs: config.SLOW_QUERY_MS,
+    onSlowQuery: ({ sql, ms }) => log(`slow query (${ms} ms): ${sql}`),
+  })
+  try {
+    await migrateToLatest(handle.db, handle.schema)
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+  return handle
+}

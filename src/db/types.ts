@@ -1,0 +1,200 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+/** timestamptz: Date out, Date or ISO string in */
+export type Timestamp = ColumnType<Date, Date | string, Date | string>
+/** jsonb: parsed value out, JSON text in (pg would turn a JS array into a Postgres array) */
+export type Json<T> = ColumnType<T, string, string>
+
+export interface ExternalId {
+  system: string
+  customerId: string
+}
+export interface Attachment {
+  url: string
+  sha256: string
+  name?: string
+  mediaType?: string
+}
+export interface Actor {
+  type: 'anonymous' | 'api_key' | 'system'
+  id: string | null
+  role: string | null
+  name: string | null
+}
+
+export interface ComplaintTable {
+  id: string
+  reference: string
+  tracking_token_hash: string
+  version: number
+  status: string
+  channel: string
+  external_body: string | null
+  complainant_name: string
+  complainant_kind: string
+  complainant_phone: string | null
+  complainant_email: string | null
+  complainant_id_number: string | null
+  complainant_address: string | null
+  complainant_external_ids: Json<ExternalId[]>
+  subject: Json<Record<string, string>>
+  description: string
+  desired_outcomes: Json<string[]>
+  desired_outcome_note: string | null
+  attachments: Json<Attachment[]>
+  occurred_at: Timestamp | null
+  received_at: Timestamp
+  acknowledged_at: Timestamp | null
+  acknowledged_via: string | null
+  category_id: string | null
+  level: string | null
+  nature: string | null
+  major: boolean
+  irrational_stage: string | null
+  follow_up_mode: string | null
+  department_id: string | null
+  receiver_id: string | null
+  assessed_at: Timestamp | null
+  handed_over_at: Timestamp | null
+  signed_at: Timestamp | null
+  signed_by: string | null
+  first_replied_at: Timestamp | null
+  last_replied_at: Timestamp | null
+  root_cause: string | null
+  capa: Json<unknown> | null
+  investigated_at: Timestamp | null
+  closure_requested_at: Timestamp | null
+  result_summary: string | null
+  deferral_requested_at: Timestamp | null
+  deferral_reason: string | null
+  deferred_at: Timestamp | null
+  callback_at: Timestamp | null
+  satisfied: boolean | null
+  satisfaction: number | null
+  callback_comment: string | null
+  closure_rejected_count: number
+  closed_at: Timestamp | null
+  closure_type: string | null
+  withdrawn_at: Timestamp | null
+  withdrawal_reason: string | null
+  reopened_at: Timestamp | null
+  reopen_count: number
+  clock_started_at: Timestamp
+  handover_due_at: Timestamp | null
+  first_reply_due_at: Timestamp | null
+  closure_due_at: Timestamp | null
+  callback_due_at: Timestamp | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface TimelineTable {
+  id: Generated<number>
+  complaint_id: string
+  at: Timestamp
+  actor: Json<Actor>
+  action: string
+  from_status: string | null
+  to_status: string
+  before: Json<Record<string, unknown>>
+  after: Json<Record<string, unknown>>
+  data: Json<Record<string, unknown>>
+}
+
+export interface NoteTable {
+  id: string
+  complaint_id: string
+  kind: string
+  body: string
+  actor: Json<Actor>
+  created_at: Timestamp
+}
+
+export interface ReplyTable {
+  id: string
+  complaint_id: string
+  body: string
+  via: string | null
+  decision: Json<unknown> | null
+  is_first: boolean
+  actor: Json<Actor>
+  created_at: Timestamp
+}
+
+export interface DepartmentTable {
+  id: string
+  name: string
+  name_zh: string | null
+  active: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ReceiverTable {
+  id: string
+  department_id: string
+  name: string
+  phone: string | null
+  email: string | null
+  is_default: boolean
+  active: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface CategoryTable {
+  id: string
+  name: string
+  name_zh: string | null
+  active: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface OutboxTable {
+  id: Generated<number>
+  event_id: string
+  type: string
+  complaint_id: string | null
+  payload: Json<Record<string, unknown>>
+  occurred_at: Timestamp
+  created_at: Generated<Timestamp>
+  dispatched_at: Timestamp | null
+}
+
+export interface IdempotencyTable {
+  scope: string
+  key: string
+  request_hash: string
+  status_code: number | null
+  response: Json<unknown> | null
+  created_at: Timestamp
+}
+
+export interface ReferenceCounterTable {
+  year: number
+  last_value: number
+}
+
+export interface Database {
+  complaints: ComplaintTable
+  complaint_timeline: TimelineTable
+  complaint_notes: NoteTable
+  complaint_replies: ReplyTable
+  departments: DepartmentTable
+  receivers: ReceiverTable
+  categories: CategoryTable
+  outbox_events: OutboxTable
+  idempotency_keys: IdempotencyTable
+  reference_counters: ReferenceCounterTable
+}
+
+export type Complaint = Selectable<ComplaintTable>
+export type NewComplaint = Insertable<ComplaintTable>
+export type ComplaintPatch = Updateable<ComplaintTable>
+export type TimelineEntry = Selectable<TimelineTable>
+export type Department = Selectable<DepartmentTable>
+export type Receiver = Selectable<ReceiverTable>
+export type Category = Selectable<CategoryTable>
+export type Note = Selectable<NoteTable>
+export type Reply = Selectable<ReplyTable>

@@ -1,0 +1,148 @@
+import chineseDays from 'chinese-days'
+
+/**
+ * The business calendar and the one clock calculator of the service (SPEC §3.1).
+ * Every limit is "start + N minutes" in one of two units: business minutes (only minutes inside
+ * working hours on working days) or calendar minutes (every minute).
+ */
+
+/** a working-hour block in minutes after local midnight, e.g. [540, 720] = 09:00–12:00 */
+export type Block = readonly [number, number]
+
+export interface BusinessCalendar {
+  timeZone: string
+  blocks: readonly Block[]
+  /** YYYY-MM-DD → true (working day, e.g. 调休 Saturday) or false (day off); beats the holiday data */
+  overrides: ReadonlyMap<string, boolean>
+}
+
+export const DEFAULT_BLOCKS: readonly Block[] = [
+  [9 * 60, 12 * 60],
+  [13 * 60 + 30, 18 * 60],
+]
+
+export function defaultCalendar(timeZone = 'Asia/Shanghai', overrides: ReadonlyMap<string, boolean> = new Map()): BusinessCalendar {
+  return { timeZone, blocks: DEFAULT_BLOCKS, overrides }
+}
+
+/** business minutes in a standard working day (7.5 h = 450 by default) */
+export const standardDayMinutes = (cal: BusinessCalendar) => cal.blocks.reduce((sum, [s, e]) => sum + (e - s), 0)
+
+const MINUTE = 60_000
+const MAX_DAYS_SCANNED = 3660
+
+interface LocalDay {
+  date: string // YYYY-MM-DD in the calendar's time zone
+  minute: number // minutes (with fraction) after local midnight
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>()
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let f = formatters.get(timeZone)
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    })
+    formatters.set(timeZone, f)
+  }
+  return f
+}
+
+function localParts(t: Date, timeZone: string) {
+  const p: Record<string, string> = {}
+  for (const part of formatter(timeZone).formatToParts(t)) p[part.type] = part.value
+  return { y: Number(p.year), m: Number(p.month), d: Number(p.day), h: Number(p.hour), min: Number(p.minute), s: Number(p.second) }
+}
+
+/** offset of the zone from UTC at instant t, in ms */
+function offsetAt(t: number, timeZone: string): number {
+  const p = localParts(new Date(t), timeZone)
+  const asUtc = Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s)
+  return asUtc - (t - (t % 1000 + 1000) % 1000)
+}
+
+export function toLocal(t: Date, timeZone: string): LocalDay {
+  const p = localParts(t, timeZone)
+  const date = `${p.y}-${String(p.m).padStart(2, '0')}-${String(p.d).padStart(2, '0')}`
+  return { date, minute: p.h * 60 + p.min + p.s / 60 + (t.getTime() % 1000) / MINUTE }
+}
+
+/** the instant of `minute` minutes after local midnight of `date` in the zone */
+export function fromLocal(date: string, minute: number, timeZone: string): Date {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
+  const naive = Date.UTC(y, m - 1, d) + Math.round(minute * MINUTE)
+  let t = naive - offsetAt(naive, timeZone)
+  t = naive - offsetAt(t, timeZone) // second pass settles offsets that change that day
+  return new Date(t)
+}
+
+function nextDate(date: string): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
+  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)
+}
+
+export function isWorkingDay(date: string, cal: BusinessCalendar): boolean {
+  const override = cal.overrides.get(date)
+  if (override !== undefined) return override
+  return chineseDays.isWorkday(date)
+}
+
+/** Walks working time forward from `start`; calls visit(date, from, to) for each working stretch. */
+function walk(start: Date, cal: BusinessCalendar, visit: (date: string, from: number, to: number) => boolean): void {
+  let { date, minute } = toLocal(start, cal.timeZone)
+  for (let i = 0; i < MAX_DAYS_SCANNED; i++) {
+    if (isWorkingDay(date, cal)) {
+      for (const [s, e] of cal.blocks) {
+        if (minute >= e) continue
+        if (visit(date, Math.max(minute, s), e)) return
+      }
+    }
+    date = nextDate(date)
+    minute = 0
+  }
+  throw new Error(`no working time within ${MAX_DAYS_SCANNED} days of ${start.toISOString()}: check the calendar overrides`)
+}
+
+/** start + N business minutes. With N = 0 this is the next opening (or start itself inside working hours). */
+export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCalendar): Date {
+  let remaining = minutes
+  let result: Date | undefined
+  walk(start, cal, (date, from, to) => {
+    if (remaining <= to - from) {
+      result = fromLocal(date, from + remaining, cal.timeZone)
+      return true
+    }
+    remaining -= to - from
+    return false
+  })
+  return result as Date
+}
+
+/** business minutes between two instants (0 when end <= start) */
+export function businessMinutesBetween(start: Date, end: Date, cal: BusinessCalendar): number {
+  if (end <= start) return 0
+  const endLocal = toLocal(end, cal.timeZone)
+  let total = 0
+  walk(start, cal, (date, from, to) => {
+    if (date > endLocal.date) return true
+    if (date === endLocal.date) {
+      if (from >= endLocal.minute) return true
+      total += Math.min(to, endLocal.minute) - from
+      return to >= endLocal.minute
+    }
+    total += to - from
+    return false
+  })
+  return total
+}
+
+export const nextOpening = (t: Date, cal: BusinessCalendar) => addBusinessMinutes(t, 0, cal)
+
+/** close of the working day on which `t` falls, or of the next working day if `t` is after hours */
+export function endOfBusinessDay(t: Date, cal: BusinessCalendar): Date {
+  const opening = nextOpening(t, cal)
+  const { date } = toLocal(opening, cal.timeZone)
+  const last = cal.blocks[cal.blocks.length - 1]
+  if (!last) throw new Error('calendar has no working-hour blocks')
+  return fromLocal(date, last[1], cal.timeZone)
+}

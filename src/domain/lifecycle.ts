@@ -1,0 +1,352 @@
+import type { Complaint } from '../db/types.js'
+import { conflict, unprocessable } from '../errors.js'
+import { vagueMeasures } from './capa.js'
+import { DEFAULT_UPGRADE_MAP, upgradeLevel, type UpgradeMap } from './escalation.js'
+import type { ExternalBody, FollowUpMode, IrrationalStage, Level, Status } from './vocabulary.js'
+import { STATUSES } from './vocabulary.js'
+
+/**
+ * The lifecycle state machine (SPEC §2, ISO 10002 clause 8): pure, no I/O. Given a complaint and an
+ * action it either refuses (409 naming the allowed actions, 422 naming the field) or returns the new
+ * status and the facts to record. commands.ts is the one path that applies a Decision.
+ */
+
+/** action → the statuses it may start from */
+export const TRANSITIONS = {
+  acknowledge: ['received', 'acknowledged'],
+  assess: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'deferred'],
+  handover: ['assessed'],
+  sign: ['handed_over'],
+  add_note: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'closed', 'deferred'],
+  record_investigation: ['in_progress', 'responded', 'deferred'],
+  reply: ['in_progress', 'responded', 'deferred'],
+  request_closure: ['in_progress', 'responded', 'deferred'],
+  record_callback: ['closure_requested'],
+  close: ['closure_confirmed'],
+  request_deferral: ['in_progress', 'responded'],
+  review_deferral: ['in_progress', 'responded'],
+  withdraw: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'deferred'],
+  reopen: ['closed'],
+} as const satisfies Record<string, readonly Status[]>
+
+export type Action = keyof typeof TRANSITIONS
+export const ACTIONS = Object.keys(TRANSITIONS) as Action[]
+
+export function allowedActions(status: string): Action[] {
+  return ACTIONS.filter((a) => (TRANSITIONS[a] as readonly string[]).includes(status))
+}
+
+export const isStatus = (s: string): s is Status => (STATUSES as readonly string[]).includes(s)
+
+export function illegalTransition(c: Pick<Complaint, 'status'>, action: Action, why?: string) {
+  const allowed = allowedActions(c.status)
+  return conflict(why ?? `cannot ${action} a complaint in status ${c.status}; allowed: ${allowed.join(', ') || 'none'}`, {
+    currentStatus: c.status,
+    action,
+    allowedActions: allowed,
+  })
+}
+
+// ---- inputs (the HTTP schemas in complaints/schemas.ts have these shapes) ----
+export interface AcknowledgeInput { via: string; acknowledgedAt?: string; message?: string }
+export interface AssessInput {
+  categoryId: string
+  level: Level
+  nature?: 'good_faith' | 'malicious'
+  departmentId: string
+  receiverId?: string
+  major?: boolean
+  irrationalStage?: IrrationalStage
+  followUpMode?: FollowUpMode
+  externalBody?: ExternalBody
+  comment?: string
+}
+export interface HandoverInput { comment?: string }
+export interface SignInput { signedBy: string; comment?: string }
+export interface NoteInput { kind: string; body: string }
+export interface CapaMeasure { type: 'corrective' | 'preventive'; action: string; owner?: string; dueDate?: string }
+export interface InvestigationInput {
+  facts?: string
+  emotions?: string
+  expectations?: string
+  rootCause: string
+  capa?: { measures: CapaMeasure[] }
+}
+export interface ReplyInput {
+  body: string
+  via?: string
+  decision?: { optionsOffered?: string[]; chosenOption?: string; compensationFen?: number }
+}
+export interface ClosureRequestInput { resultSummary: string; rootCause?: string }
+export interface CallbackInput { satisfied: boolean; satisfaction?: number; comment?: string }
+export interface CloseInput { comment?: string }
+export interface DeferralRequestInput { reason: string }
+export interface DeferralReviewInput { approved: boolean; followUpMode?: FollowUpMode; comment?: string }
+export interface WithdrawInput { reason: string }
+export interface ReopenInput { reason: string }
+
+export interface ActionInputs {
+  acknowledge: AcknowledgeInput
+  assess: AssessInput & { resolvedReceiverId: string | null }
+  handover: HandoverInput
+  sign: SignInput
+  add_note: NoteInput
+  record_investigation: InvestigationInput
+  reply: ReplyInput
+  request_closure: ClosureRequestInput
+  record_callback: CallbackInput
+  close: CloseInput
+  request_deferral: DeferralRequestInput
+  review_deferral: DeferralReviewInput
+  withdraw: WithdrawInput
+  reopen: ReopenInput
+}
+
+export interface DecideContext {
+  now: Date
+  reopenWindowDays: number
+  upgradeMap?: UpgradeMap
+}
+
+export type ComplaintChanges = Partial<Omit<Complaint, 'id' | 'reference' | 'version' | 'created_at' | 'updated_at'>>
+
+export interface Decision {
+  /** true when nothing changes (e.g. acknowledging twice): no version bump, no timeline entry */
+  noop?: boolean
+  status: Status
+  changes: ComplaintChanges
+  /** what the timeline entry records besides before/after */
+  facts: Record<string, unknown>
+  /** outbox event types, SPEC §5 names */
+  events: string[]
+  note?: NoteInput
+  reply?: ReplyInput & { isFirst: boolean }
+}
+
+type Decide<A extends Action> = (c: Complaint, input: ActionInputs[A], ctx: DecideContext) => Decision
+
+const keep = (c: Complaint) => c.status as Status
+
+const decisions: { [A in Action]: Decide<A> } = {
+  acknowledge(c, input, { now }) {
+    if (c.acknowledged_at) return { noop: true, status: keep(c), changes: {}, facts: {}, events: [] }
+    const at = input.acknowledgedAt ? new Date(input.acknowledgedAt) : now
+    if (at > now) throw unprocessable('/body/acknowledgedAt', 'must not be in the future')
+    if (at < c.received_at) throw unprocessable('/body/acknowledgedAt', 'must not be before the complaint was received')
+    return {
+      status: 'acknowledged',
+      changes: { acknowledged_at: at, acknowledged_via: input.via },
+      facts: { via: input.via, message: input.message ?? null },
+      events: ['complaint.acknowledged'],
+    }
+  },
+
+  assess(c, input, { now }) {
+    const irrational = input.level === 'irrational'
+    if (irrational && !input.followUpMode) {
+      throw unprocessable('/body/followUpMode', 'an irrational complaint needs a follow-up mode (watch or monitor)')
+    }
+    if (!irrational && (input.followUpMode || input.irrationalStage)) {
+      const field = input.followUpMode ? 'followUpMode' : 'irrationalStage'
+      throw unprocessable(`/body/${field}`, 'only irrational complaints have a follow-up mode and stage')
+    }
+    const departmentChanged = c.department_id !== null && c.department_id !== input.departmentId
+    const signed = ['in_progress', 'responded', 'deferred'].includes(c.status)
+    if (departmentChanged && signed) {
+      throw unprocessable('/body/departmentId', `department ${c.department_id} has signed for this complaint; it cannot be moved to another department`)
+    }
+    const externalBody = input.externalBody ?? (c.external_body as ExternalBody | null)
+    const before = c.status
+    const status: Status = before === 'received' || before === 'acknowledged' || (before === 'handed_over' && departmentChanged) ? 'assessed' : keep(c)
+    const events = ['complaint.assessed']
+    if (externalBody && !c.external_body) events.push('complaint.external_reported')
+    return {
+      status,
+      changes: {
+        category_id: input.categoryId,
+        level: input.level,
+        nature: input.nature ?? c.nature,
+        department_id: input.departmentId,
+        receiver_id: input.resolvedReceiverId,
+        major: externalBody ? true : (input.major ?? c.major),
+        external_body: externalBody,
+        irrational_stage: irrational ? (input.irrationalStage ?? c.irrational_stage ?? 'first') : null,
+        follow_up_mode: irrational ? (input.followUpMode ?? null) : null,
+        assessed_at: now,
+        ...(status === 'assessed' && before === 'handed_over' ? { handed_over_at: null } : {}),
+      },
+      facts: {
+        reassessment: c.assessed_at !== null,
+        comment: input.comment ?? null,
+        ...(externalBody ? { notify: ['public_relations', 'management'] } : {}),
+      },
+      events,
+    }
+  },
+
+  handover(c, input, { now }) {
+    return {
+      status: 'handed_over',
+      changes: { handed_over_at: now },
+      // the 《客户抱怨处理书》 issued to the department
+      facts: { form: '客户抱怨处理书', departmentId: c.department_id, receiverId: c.receiver_id, comment: input.comment ?? null },
+      events: ['complaint.handed_over'],
+    }
+  },
+
+  sign(_c, input, { now }) {
+    return {
+      status: 'in_progress',
+      changes: { signed_at: now, signed_by: input.signedBy },
+      facts: { signedBy: input.signedBy, comment: input.comment ?? null },
+      events: ['complaint.signed'],
+    }
+  },
+
+  add_note(c, input) {
+    return { status: keep(c), changes: {}, facts: { kind: input.kind }, events: [], note: input }
+  },
+
+  record_investigation(_c, input, { now }) {
+    const measures = input.capa?.measures ?? []
+    if (input.capa) {
+      if (measures.length === 0) throw unprocessable('/body/capa/measures', 'a CAPA needs at least one concrete measure')
+      const vague = vagueMeasures(measures.map((m) => m.action))
+      if (vague.length === measures.length) {
+        throw unprocessable(
+          '/body/capa/measures',
+          'every measure is vague (e.g. 加强培训 / 加强检查 / "strengthen training"); name at least one concrete action: what changes, who does it, by when',
+          'vague-capa',
+        )
+      }
+    }
+    return {
+      status: keep(_c),
+      changes: { root_cause: input.rootCause, ...(input.capa ? { capa: { measures, status: 'open' } } : {}), investigated_at: now },
+      facts: { facts: input.facts ?? null, emotions: input.emotions ?? null, expectations: input.expectations ?? null },
+      events: [],
+    }
+  },
+
+  reply(c, input, { now }) {
+    const isFirst = c.first_replied_at === null
+    return {
+      status: isFirst && c.status === 'in_progress' ? 'responded' : keep(c),
+      changes: { ...(isFirst ? { first_replied_at: now } : {}), last_replied_at: now },
+      facts: { first: isFirst, via: input.via ?? null, decision: input.decision ?? null },
+      events: ['complaint.replied'],
+      reply: { ...input, isFirst },
+    }
+  },
+
+  request_closure(c, input, { now }) {
+    if (c.first_replied_at === null) throw illegalTransition(c, 'request_closure', 'the department has not replied yet: reply before requesting closure')
+    const rootCause = input.rootCause ?? c.root_cause
+    if (!rootCause) throw unprocessable('/body/rootCause', 'a root cause is required before closure (record the investigation or send rootCause)')
+    return {
+      status: 'closure_requested',
+      changes: { closure_requested_at: now, result_summary: input.resultSummary, root_cause: rootCause, deferral_requested_at: null },
+      facts: { resultSummary: input.resultSummary },
+      events: ['complaint.closure_requested'],
+    }
+  },
+
+  record_callback(c, input, ctx) {
+    const recorded = { callback_at: ctx.now, satisfied: input.satisfied, satisfaction: input.satisfaction ?? null, callback_comment: input.comment ?? null }
+    if (input.satisfied) {
+      return { status: 'closure_confirmed', changes: recorded, facts: { outcome: 'closure_confirmed' }, events: ['complaint.callback_recorded'] }
+    }
+    // not satisfied: back to work, level goes up, clocks restart (SPEC §3.3)
+    const up = upgradeLevel({ level: (c.level ?? 'general') as Level, irrationalStage: c.irrational_stage as IrrationalStage | null }, ctx.upgradeMap ?? DEFAULT_UPGRADE_MAP)
+    return {
+      status: 'in_progress',
+      changes: {
+        ...recorded,
+        closure_requested_at: null,
+        closure_rejected_count: c.closure_rejected_count + 1,
+        level: up.level,
+        irrational_stage: up.irrationalStage,
+        clock_started_at: ctx.now,
+      },
+      facts: { outcome: 'rejected_closure', upgrade: { from: c.level, to: up.level, reason: 'closure rejected at callback', flagManagement: up.flagManagement } },
+      events: ['complaint.callback_recorded', 'complaint.level_upgraded'],
+    }
+  },
+
+  close(c, input, { now }) {
+    const inTime = c.closure_due_at === null || (c.closure_requested_at !== null && c.closure_requested_at <= c.closure_due_at)
+    const firstTime = inTime && c.closure_rejected_count === 0 && c.reopen_count === 0 && c.deferred_at === null
+    const closureType = firstTime ? 'first_time' : 'second_time'
+    return {
+      status: 'closed',
+      changes: { closed_at: now, closure_type: closureType },
+      facts: { closureType, comment: input.comment ?? null },
+      events: ['complaint.closed'],
+    }
+  },
+
+  request_deferral(c, input, { now }) {
+    if (c.deferral_requested_at) throw illegalTransition(c, 'request_deferral', 'a deferral request is already waiting for review')
+    return {
+      status: keep(c),
+      changes: { deferral_requested_at: now, deferral_reason: input.reason },
+      facts: { reason: input.reason },
+      events: ['complaint.deferral_requested'],
+    }
+  },
+
+  review_deferral(c, input, { now }) {
+    if (!c.deferral_requested_at) throw illegalTransition(c, 'review_deferral', 'no deferral request is waiting for review')
+    if (!input.approved) {
+      return { status: keep(c), changes: { deferral_requested_at: null }, facts: { approved: false, comment: input.comment ?? null }, events: [] }
+    }
+    const followUpMode = input.followUpMode ?? (c.follow_up_mode as FollowUpMode | null)
+    if (!followUpMode) throw unprocessable('/body/followUpMode', 'a deferred complaint becomes second-stage irrational and needs a follow-up mode (watch or monitor)')
+    return {
+      status: 'deferred',
+      changes: {
+        deferral_requested_at: null,
+        deferred_at: now,
+        level: 'irrational',
+        irrational_stage: 'second',
+        follow_up_mode: followUpMode,
+        clock_started_at: now,
+      },
+      facts: { approved: true, comment: input.comment ?? null, levelFrom: c.level, followUpMode },
+      events: ['complaint.deferred'],
+    }
+  },
+
+  withdraw(_c, input, { now }) {
+    return { status: 'withdrawn', changes: { withdrawn_at: now, withdrawal_reason: input.reason }, facts: { reason: input.reason }, events: ['complaint.withdrawn'] }
+  },
+
+  reopen(c, input, { now, reopenWindowDays }) {
+    const closedAt = c.closed_at ?? now
+    const windowEnd = new Date(closedAt.getTime() + reopenWindowDays * 86_400_000)
+    if (now > windowEnd) {
+      throw illegalTransition(c, 'reopen', `the reopen window of ${reopenWindowDays} days ended ${windowEnd.toISOString()}; receive it as a new complaint`)
+    }
+    return {
+      status: 'in_progress',
+      changes: {
+        reopened_at: now,
+        reopen_count: c.reopen_count + 1,
+        closed_at: null,
+        closure_type: null,
+        closure_requested_at: null,
+        callback_at: null,
+        satisfied: null,
+        satisfaction: null,
+        clock_started_at: now,
+      },
+      facts: { reason: input.reason, previousClosureType: c.closure_type },
+      events: ['complaint.reopened'],
+    }
+  },
+}
+
+export function decide<A extends Action>(action: A, c: Complaint, input: ActionInputs[A], ctx: DecideContext): Decision {
+  if (!(TRANSITIONS[action] as readonly string[]).includes(c.status)) throw illegalTransition(c, action)
+  return (decisions[action] as Decide<A>)(c, input, ctx)
+}

@@ -1,0 +1,25 @@
+import { sql } from 'kysely'
+import { Type } from 'typebox'
+import type { FastifyInstance } from 'fastify'
+import { migrationsPending } from '../db/migrate.js'
+
+export default async function systemRoutes(app: FastifyInstance, opts: { schema: string }) {
+  app.get('/healthz', {
+    schema: { operationId: 'healthz', tags: ['system'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+  }, async () => ({ status: 'ok' as const }))
+
+  const Ready = Type.Object({ status: Type.Enum(['ready', 'not_ready']), database: Type.String(), pendingMigrations: Type.Array(Type.String()) })
+  app.get('/readyz', {
+    schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', response: { 200: Ready, 503: Ready } },
+  }, async (_req, reply) => {
+    try {
+      await sql`select 1`.execute(app.services.db)
+      const pending = await migrationsPending(app.services.db, opts.schema)
+      const ready = pending.length === 0
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', database: 'ok', pendingMigrations: pending })
+    } catch (err) {
+      app.log.warn({ err }, 'readiness check failed')
+      return reply.code(503).send({ status: 'not_ready', database: 'unreachable', pendingMigrations: [] })
+    }
+  })
+}
