@@ -121,14 +121,16 @@ const statements = [
      for each row execute function forbid_timeline_change()`,
   `create table complaint_notes (
      id uuid primary key,
+     seq bigint generated always as identity,
      complaint_id uuid not null references complaints(id),
      kind text not null,
      body text not null,
      actor jsonb not null,
      created_at timestamptz not null)`,
-  `create index complaint_notes_by_complaint on complaint_notes (complaint_id, created_at)`,
+  `create index complaint_notes_by_complaint on complaint_notes (complaint_id, seq)`,
   `create table complaint_replies (
      id uuid primary key,
+     seq bigint generated always as identity,
      complaint_id uuid not null references complaints(id),
      body text not null,
      via text,
@@ -136,7 +138,7 @@ const statements = [
      is_first boolean not null,
      actor jsonb not null,
      created_at timestamptz not null)`,
-  `create index complaint_replies_by_complaint on complaint_replies (complaint_id, created_at)`,
+  `create index complaint_replies_by_complaint on complaint_replies (complaint_id, seq)`,
   `create table outbox_events (
      id bigint generated always as identity primary key,
      event_id text not null unique,

@@ -83,11 +83,11 @@ export async function timeline(db: Db, complaintId: string) {
 }
 
 export async function notes(db: Db, complaintId: string) {
-  return db.selectFrom('complaint_notes').selectAll().where('complaint_id', '=', complaintId).orderBy('created_at').orderBy('id').execute()
+  return db.selectFrom('complaint_notes').selectAll().where('complaint_id', '=', complaintId).orderBy('seq').execute()
 }
 
 export async function replies(db: Db, complaintId: string) {
-  return db.selectFrom('complaint_replies').selectAll().where('complaint_id', '=', complaintId).orderBy('created_at').orderBy('id').execute()
+  return db.selectFrom('complaint_replies').selectAll().where('complaint_id', '=', complaintId).orderBy('seq').execute()
 }
 
 // ---- list with keyset pagination ----

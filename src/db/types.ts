@@ -103,6 +103,8 @@ export interface TimelineTable {
 
 export interface NoteTable {
   id: string
+  /** insertion order: several notes can share a timestamp */
+  seq: Generated<number>
   complaint_id: string
   kind: string
   body: string
@@ -112,6 +114,7 @@ export interface NoteTable {
 
 export interface ReplyTable {
   id: string
+  seq: Generated<number>
   complaint_id: string
   body: string
   via: string | null

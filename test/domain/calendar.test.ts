@@ -1,0 +1,70 @@
+import t from 'tap'
+import { addBusinessMinutes, businessMinutesBetween, defaultCalendar, endOfBusinessDay, isWorkingDay, standardDayMinutes } from '../../src/domain/calendar.js'
+import { computeDeadlines, DEFAULT_SLA_POLICY, type ClockFacts } from '../../src/domain/sla.js'
+
+const cal = defaultCalendar('Asia/Shanghai')
+/** a Shanghai wall-clock time as an instant */
+const sh = (local: string) => new Date(`${local}+08:00`)
+const shIso = (d: Date) => new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 16).replace('T', ' ')
+
+t.test('working hours are 09:00–12:00 and 13:30–18:00: a standard day is 7.5 h', async (t) => {
+  t.equal(standardDayMinutes(cal), 450)
+  t.equal(shIso(addBusinessMinutes(sh('2026-11-23T11:30'), 60, cal)), '2026-11-23 14:00', 'lunch does not count')
+  t.equal(shIso(addBusinessMinutes(sh('2026-11-28T10:00'), 60, cal)), '2026-11-30 10:00', 'a clock started on Saturday starts at Monday’s opening')
+  t.equal(shIso(addBusinessMinutes(sh('2026-11-23T12:10'), 0, cal)), '2026-11-23 13:30', 'zero minutes = the next opening')
+  t.equal(shIso(addBusinessMinutes(sh('2026-11-23T10:00'), 450, cal)), '2026-11-24 10:00', 'one business day lands at the same clock time the next working day')
+  t.equal(businessMinutesBetween(sh('2026-11-23T11:30'), sh('2026-11-23T14:00'), cal), 60)
+  t.equal(businessMinutesBetween(sh('2026-11-27T17:00'), sh('2026-11-30T10:00'), cal), 120, 'the weekend does not count')
+  t.equal(businessMinutesBetween(sh('2026-11-30T10:00'), sh('2026-11-27T17:00'), cal), 0)
+})
+
+t.test('Chinese public holidays and adjusted working days (调休) come from the holiday data', async (t) => {
+  t.equal(isWorkingDay('2026-10-01', cal), false, 'National Day')
+  t.equal(isWorkingDay('2026-10-10', cal), true, 'Saturday 10 October 2026 is an adjusted working day')
+  t.equal(isWorkingDay('2026-11-28', cal), false, 'an ordinary Saturday')
+  const withOverride = defaultCalendar('Asia/Shanghai', new Map([['2026-11-27', false], ['2026-11-28', true]]))
+  t.equal(isWorkingDay('2026-11-27', withOverride), false, 'an organisation override closes a day')
+  t.equal(isWorkingDay('2026-11-28', withOverride), true, 'and opens one')
+})
+
+t.test('a general complaint received Wednesday 17:30 before National Day is due after the adjusted working day', async (t) => {
+  const facts: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-09-30T17:30'), signedAt: null, closureRequestedAt: null }
+  const d = computeDeadlines(facts, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(d.handoverDueAt), '2026-09-30 18:00', 'handover: end of the business day of receipt')
+  // 30 min on 30 Sep, 450 on 8 Oct, 450 on 9 Oct, 420 on Saturday 10 Oct (调休)
+  t.equal(shIso(d.closureDueAt), '2026-10-10 17:30', 'closure: 3 business days, the 调休 Saturday counts')
+  t.equal(d.firstReplyDueAt, null, 'the first-reply clock has not started')
+
+  const afterHours = computeDeadlines({ ...facts, clockStartedAt: sh('2026-09-30T18:30') }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(afterHours.handoverDueAt), '2026-10-08 18:00', 'received after hours: end of the next business day')
+})
+
+t.test('limits per level and channel (SPEC §3.1)', async (t) => {
+  const base: ClockFacts = { level: 'moderate', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: sh('2026-11-23T11:00'), closureRequestedAt: sh('2026-11-24T09:00') }
+  const moderate = computeDeadlines(base, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(moderate.handoverDueAt), '2026-11-23 15:30', 'moderate: handover in 4 business hours')
+  t.equal(shIso(moderate.firstReplyDueAt!), '2026-11-24 11:30', 'moderate: first reply in 8 business hours from signing')
+  t.equal(shIso(moderate.callbackDueAt!), '2026-11-24 21:00', 'callback: 12 calendar hours after the closure request')
+
+  const strong = computeDeadlines({ ...base, level: 'strong' }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(strong.handoverDueAt), '2026-11-23 10:30', 'strong: 30 calendar minutes')
+  t.equal(shIso(strong.firstReplyDueAt!), '2026-11-23 14:00', 'strong: 3 calendar hours')
+  t.equal(shIso(strong.closureDueAt), '2026-11-26 10:00', 'strong: 3 calendar days')
+
+  const major = computeDeadlines({ ...base, level: 'general', major: true }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(major.handoverDueAt), '2026-11-23 10:30', 'major complaints run on the strong limits')
+
+  const irrational = computeDeadlines({ ...base, level: 'irrational' }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(irrational.closureDueAt), '2026-11-30 10:00', 'irrational: 5 business days')
+
+  const hotline = computeDeadlines({ ...base, level: 'general', channel: 'hotline_400' }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(hotline.firstReplyDueAt!), '2026-11-23 14:00', '400 hotline: first reply within 3 calendar hours')
+
+  const media = computeDeadlines({ ...base, level: 'general', channel: 'phone', externalBody: 'media' }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(media.handoverDueAt), '2026-11-23 10:30', 'media: hand over in 30 minutes')
+  t.equal(shIso(media.closureDueAt), '2026-11-26 10:00', 'media: close in 3 calendar days')
+})
+
+t.test('end of business day on a Friday evening is Monday 18:00', async (t) => {
+  t.equal(shIso(endOfBusinessDay(sh('2026-11-27T19:00'), cal)), '2026-11-30 18:00')
+})

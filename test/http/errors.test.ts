@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import t from 'tap'
+import { rowCounts, testApp, webComplaint, type TestApp } from '../helper.js'
+
+async function received(api: TestApp) {
+  const res = await api.call('POST', '/v1/complaints', webComplaint())
+  return res.json as { id: string; version: number }
+}
+
+async function assessed(api: TestApp) {
+  const c = await received(api)
+  await api.call('POST', `/v1/complaints/${c.id}/assess`, { categoryId: 'service_quality', level: 'general', departmentId: 'service-station' })
+  await api.call('POST', `/v1/complaints/${c.id}/handover`, {})
+  await api.call('POST', `/v1/complaints/${c.id}/sign`, { signedBy: '李娜' })
+  return (await api.call('GET', `/v1/complaints/${c.id}`)).json
+}
+
+t.test('an illegal transition is 409 problem+json naming the current state and the allowed actions', async (t) => {
+  const api = await testApp(t)
+  const c = await received(api)
+  const res = await api.call('POST', `/v1/complaints/${c.id}/sign`, { signedBy: '李娜' })
+  t.equal(res.status, 409)
+  t.match(res.headers['content-type'], /^application\/problem\+json/)
+  t.equal(res.json.currentStatus, 'received')
+  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'add_note', 'withdraw'])
+  t.match(res.json.type, /problems\/conflict$/)
+  t.match(res.json.detail, /cannot sign a complaint in status received/)
+})
+
+t.test('closure needs a first reply (409) and a root cause (422)', async (t) => {
+  const api = await testApp(t)
+  const c = await assessed(api)
+  const early = await api.call('POST', `/v1/complaints/${c.id}/closure-request`, { resultSummary: 'done' })
+  t.equal(early.status, 409)
+  t.match(early.json.detail, /has not replied yet/)
+  await api.call('POST', `/v1/complaints/${c.id}/replies`, { body: 'on it' })
+  const noCause = await api.call('POST', `/v1/complaints/${c.id}/closure-request`, { resultSummary: 'done' })
+  t.equal(noCause.status, 422)
+  t.same(noCause.json.errors, [{ field: '/body/rootCause', message: noCause.json.errors[0].message }])
+})
+
+t.test('a stale If-Match is 412 and changes nothing', async (t) => {
+  const api = await testApp(t)
+  const c = await received(api)
+  const ok = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' }, { 'if-match': '"1"' })
+  t.equal(ok.status, 200)
+  t.equal(ok.headers.etag, '"2"')
+  const before = await rowCounts(api.db)
+  const stale = await api.call('POST', `/v1/complaints/${c.id}/assess`, { categoryId: 'sales', level: 'general', departmentId: 'sales' }, { 'if-match': '"1"' })
+  t.equal(stale.status, 412)
+  t.equal(stale.json.currentVersion, 2)
+  t.same(await rowCounts(api.db), before)
+  t.equal((await api.call('GET', `/v1/complaints/${c.id}`)).json.level, null)
+})
+
+t.test('acknowledging twice changes nothing the second time', async (t) => {
+  const api = await testApp(t)
+  const c = await received(api)
+  const first = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  const second = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'email' })
+  t.equal(second.status, 200)
+  t.equal(second.json.version, first.json.version)
+  t.equal(second.json.acknowledgedVia, 'sms')
+})
+
+t.test('Idempotency-Key: a retry returns the first result, a different body with the same key is 422', async (t) => {
+  const api = await testApp(t)
+  const body = webComplaint()
+  const first = await api.call('POST', '/v1/complaints', body, { 'idempotency-key': 'crm-sync-42' })
+  const retry = await api.call('POST', '/v1/complaints', { ...body, description: body.description, channel: 'web' }, { 'idempotency-key': 'crm-sync-42' })
+  t.equal(first.status, 201)
+  t.equal(retry.status, 201)
+  t.equal(retry.json.id, first.json.id)
+  t.equal(retry.json.reference, first.json.reference)
+  t.equal(retry.headers['idempotent-replayed'], 'true')
+  t.equal((await rowCounts(api.db)).complaints, 1)
+
+  const reordered = await api.call('POST', '/v1/complaints', Object.fromEntries(Object.entries(body).reverse()), { 'idempotency-key': 'crm-sync-42' })
+  t.equal(reordered.json.id, first.json.id, 'key order does not make a different request')
+
+  const other = await api.call('POST', '/v1/complaints', { ...body, description: 'something else' }, { 'idempotency-key': 'crm-sync-42' })
+  t.equal(other.status, 422)
+  t.equal(other.json.errors[0].field, '/headers/idempotency-key')
+  t.equal((await rowCounts(api.db)).complaints, 1)
+
+  const withoutKey = await api.call('POST', '/v1/complaints', body)
+  t.not(withoutKey.json.id, first.json.id, 'no key, no deduplication')
+})
+
+t.test('bad bodies are 400 naming the field: wrong types and unknown properties are never coerced or dropped', async (t) => {
+  const api = await testApp(t)
+  const wrongType = await api.call('POST', '/v1/complaints', webComplaint({ complainant: { name: 123 } }))
+  t.equal(wrongType.status, 400)
+  t.match(wrongType.headers['content-type'], /^application\/problem\+json/)
+  t.same(wrongType.json.errors, [{ field: '/body/complainant/name', message: 'must be string' }])
+
+  const unknown = await api.call('POST', '/v1/complaints', webComplaint({ priority: 'high' }))
+  t.equal(unknown.status, 400)
+  t.same(unknown.json.errors, [{ field: '/body/priority', message: 'is not a known property' }])
+
+  const missing = await api.call('POST', '/v1/complaints', { channel: 'fax', complainant: { name: 'x' } })
+  t.equal(missing.status, 400)
+  t.same(missing.json.errors.map((e: { field: string }) => e.field).sort(), ['/body/channel', '/body/description'])
+
+  const c = await received(api)
+  for (const satisfaction of ['5', 7]) {
+    const res = await api.call('POST', `/v1/complaints/${c.id}/closure-callback`, { satisfied: true, satisfaction })
+    t.equal(res.status, 400, `satisfaction ${JSON.stringify(satisfaction)} is rejected`)
+    t.equal(res.json.errors[0].field, '/body/satisfaction')
+  }
+  const notJson = await api.app.inject({ method: 'POST', url: '/v1/complaints', payload: '{"channel":', headers: { 'content-type': 'application/json' } })
+  t.equal(notJson.statusCode, 400)
+  t.match(notJson.headers['content-type'], /^application\/problem\+json/)
+  t.equal((await rowCounts(api.db)).complaints, 1)
+})
+
+t.test('a CAPA whose measures are all vague is 422 and nothing is recorded', async (t) => {
+  const api = await testApp(t)
+  const c = await assessed(api)
+  const before = await rowCounts(api.db)
+  const res = await api.call('POST', `/v1/complaints/${c.id}/investigation`, {
+    rootCause: 'Staff did not follow the procedure.',
+    capa: { measures: [{ type: 'preventive', action: '加强培训' }, { type: 'corrective', action: '加强检查' }, { type: 'preventive', action: 'Pay more attention' }] },
+  })
+  t.equal(res.status, 422)
+  t.match(res.json.type, /vague-capa$/)
+  t.equal(res.json.errors[0].field, '/body/capa/measures')
+  t.same(await rowCounts(api.db), before)
+  t.equal((await api.call('GET', `/v1/complaints/${c.id}`)).json.rootCause, null)
+})
+
+t.test('unknown ids are 404, malformed ids 400', async (t) => {
+  const api = await testApp(t)
+  const id = randomUUID()
+  for (const [method, url] of [['GET', `/v1/complaints/${id}`], ['GET', `/v1/complaints/${id}/timeline`], ['POST', `/v1/complaints/${id}/withdraw`]] as const) {
+    const res = await api.call(method, url, method === 'POST' ? { reason: 'x' } : undefined)
+    t.equal(res.status, 404, `${method} ${url}`)
+    t.match(res.json.detail, id)
+  }
+  const malformed = await api.call('GET', '/v1/complaints/not-a-uuid')
+  t.equal(malformed.status, 400)
+  t.equal(malformed.json.errors[0].field, '/params/id')
+  const noRoute = await api.call('GET', '/v1/nothing-here')
+  t.equal(noRoute.status, 404)
+  t.match(noRoute.headers['content-type'], /^application\/problem\+json/)
+})
+
+t.test('a request that fails half-way leaves nothing half written', async (t) => {
+  const api = await testApp(t)
+  const c = await received(api)
+
+  // a rule failure after the row is locked: nothing changes
+  const before = await rowCounts(api.db)
+  const bad = await api.call('POST', `/v1/complaints/${c.id}/assess`, { categoryId: 'no-such-category', level: 'general', departmentId: 'sales' })
+  t.equal(bad.status, 422)
+  t.equal(bad.json.errors[0].field, '/body/categoryId')
+  t.same(await rowCounts(api.db), before)
+
+  // a database failure on the last write of the step (the outbox insert) rolls back the complaint and timeline too
+  await sql`create function fail_outbox() returns trigger language plpgsql as $$ begin raise exception 'outbox down'; end $$`.execute(api.db)
+  await sql`create trigger fail_outbox before insert on outbox_events for each row execute function fail_outbox()`.execute(api.db)
+  t.teardown(async () => {
+    await sql`drop trigger if exists fail_outbox on outbox_events`.execute(api.db)
+    await sql`drop function if exists fail_outbox()`.execute(api.db)
+  })
+  const failed = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  t.equal(failed.status, 500)
+  t.notMatch(JSON.stringify(failed.json), /outbox down/, 'internal errors do not leak details')
+  const createFailed = await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'k-1' })
+  t.equal(createFailed.status, 500)
+  t.same(await rowCounts(api.db), before, 'no complaint, timeline entry, event or idempotency key was left behind')
+  const still = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  t.equal(still.status, 'received')
+  t.equal(still.version, 1)
+
+  await sql`drop trigger fail_outbox on outbox_events`.execute(api.db)
+  const retried = await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'k-1' })
+  t.equal(retried.status, 201, 'the key of a failed create is free for the retry')
+  t.equal(retried.json.reference, 'CP-2026-000002', 'the failed create did not use up a reference number')
+})
+
+t.test('the timeline is append-only in the database itself', async (t) => {
+  const api = await testApp(t)
+  await received(api)
+  await t.rejects(sql`update complaint_timeline set action = 'forged'`.execute(api.db), /append-only/)
+  await t.rejects(sql`delete from complaint_timeline`.execute(api.db), /append-only/)
+})
