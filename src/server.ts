@@ -31,6 +31,8 @@ async function main() {
   await app.listen({ port: config.PORT, host: config.HOST })
   const base = config.PUBLIC_BASE_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${(app.server.address() as { port: number }).port}`
   app.log.info(`API docs: ${base}/docs  (OpenAPI document: ${base}/openapi.json)`)
+  // a person at a terminal gets the URL as a plain line too, outside the JSON log stream
+  if (process.stderr.isTTY) console.error(`\n  Complaint service ready on ${database.backend}: API docs at ${base}/docs\n`)
 }
 
 main().catch((err) => {

@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+
+/** the real process, as `npm start` runs it: embedded database, docs URL printed, SIGTERM handled */
+t.test('the server starts on the embedded database, prints the docs URL and shuts down gracefully on SIGTERM', async (t) => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'complaints-server-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+  delete env.DATABASE_URL
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (d) => (output += d))
+  child.stderr.on('data', (d) => (output += d))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+
+  const docsUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no docs URL printed:\n${output}`)), 60_000)
+    child.stdout.on('data', () => {
+      const m = /API docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/.exec(output)
+      if (m) {
+        clearTimeout(timer)
+        resolve(m[1]!)
+      }
+    })
+  })
+  const ready = await fetch(`${docsUrl}/readyz`)
+  t.equal(ready.status, 200)
+  t.same(await ready.json(), { status: 'ready', database: 'ok', pendingMigrations: [] })
+  const docs = await fetch(`${docsUrl}/docs/`)
+  t.equal(docs.status, 200)
+  const created = await fetch(`${docsUrl}/v1/complaints`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ channel: 'phone', complainant: { name: '张伟', phone: '13800138000', email: 'zw@example.com' }, description: 'noise' }),
+  })
+  t.equal(created.status, 201)
+  t.ok(created.headers.get('x-request-id'), 'every response carries a request id')
+
+  child.kill('SIGTERM')
+  t.equal(await exited, 0, 'exits cleanly after SIGTERM')
+  t.match(output, /"signal":"SIGTERM".*shutting down/)
+  t.notMatch(output, /13800138000|zw@example\.com/, 'no PII in the logs')
+})
