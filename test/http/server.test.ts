@@ -13,7 +13,11 @@ t.test('the server starts on the embedded database, prints the docs URL and shut
   t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // tap wraps spawn() to put its coverage hooks into NODE_OPTIONS; they would merge the child's
+  // tsx-compiled modules into the report as different files, so the shell takes them out again
+  const child = spawn('/bin/sh', ['-c', `exec env -u NODE_OPTIONS -u NODE_V8_COVERAGE "${process.execPath}" --import tsx src/server.ts`], {
+    cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let output = ''
   child.stdout.on('data', (d) => (output += d))
   child.stderr.on('data', (d) => (output += d))
