@@ -8,7 +8,12 @@ import { systemClock, type Clock, type Services } from './context.js'
 import type { DbHandle } from './db/create-db.js'
 import { defaultCalendar } from './domain/calendar.js'
 import { DEFAULT_SLA_POLICY } from './domain/sla.js'
+import helmet from '@fastify/helmet'
+import rateLimit from '@fastify/rate-limit'
+import accessRoutes from './access/routes.js'
+import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
+import { ProblemError } from './errors.js'
 import problems from './plugins/problems.js'
 import validation from './plugins/validation.js'
 import systemRoutes from './system/routes.js'
@@ -30,7 +35,7 @@ export interface AppOptions {
 
 /** PII paths never written to logs (bodies are not logged, but errors may carry them) */
 export const REDACT_PATHS = [
-  'req.headers.authorization',
+  'req.headers.authorization', 'req.headers["x-api-key"]',
   '*.complainant.phone', '*.complainant.email', '*.complainant.idNumber', '*.complainant.address',
   '*.complainant_phone', '*.complainant_email', '*.complainant_id_number', '*.complainant_address',
 ]
@@ -65,11 +70,24 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
 
   // external and shared plugins first, then the features that use them
+  await app.register(helmet)
   await app.register(validation)
   await app.register(problems)
+  await app.register(auth)
+  // after authentication (onRequest), so the limit is per API key; per client address without one
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
+    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    errorResponseBuilder: (_req, ctx) =>
+      new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
+  })
   await app.register(openapi)
   await app.register(systemRoutes, { schema: database.schema })
   await app.register(complaintRoutes)
   await app.register(adminRoutes)
+  await app.register(accessRoutes)
   return app
 }

@@ -18,13 +18,15 @@ const Env = Type.Object({
   REFERENCE_PREFIX: Type.String({ pattern: '^[A-Z]{1,8}$', default: 'CP' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   SLOW_QUERY_MS: Type.Integer({ minimum: 0, default: 200 }),
+  ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^cpk_[A-Za-z0-9_-]{32,}$', description: 'an admin key to create at start (first start of a deployment)' })),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key (per client address without one), per replica' }),
 })
 
 export type Config = Static<typeof Env>
 
 export class ConfigError extends Error {}
 
-const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS'])
+const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE'])
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -39,7 +41,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (errors.length > 0) {
     const lines = new Set(errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '')
-      return `${name}: ${e.message} (got ${JSON.stringify(raw[name])})`
+      const got = name === 'ADMIN_API_KEY' ? '[secret]' : JSON.stringify(raw[name])
+      return `${name}: ${e.message} (got ${got})`
     }))
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)
   }

@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace'
 import { buildApp, createLogger } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { openDatabase } from './db/open.js'
+import { ensureFirstAdminKey } from './access/keys.js'
 
 /** The process: config, database, listen, graceful shutdown. */
 async function main() {
@@ -20,6 +21,7 @@ async function main() {
   const database = await openDatabase(config, (msg) => logger.warn(msg))
   const app = await buildApp({ config, database, logger })
   app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined }, 'database ready and migrated')
+  const firstKey = await ensureFirstAdminKey(database.db, new Date(), config.ADMIN_API_KEY)
 
   // SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database (onClose)
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
@@ -33,6 +35,18 @@ async function main() {
   app.log.info(`API docs: ${base}/docs  (OpenAPI document: ${base}/openapi.json)`)
   // a person at a terminal gets the URL as a plain line too, outside the JSON log stream
   if (process.stderr.isTTY) console.error(`\n  Complaint service ready on ${database.backend}: API docs at ${base}/docs\n`)
+  if (firstKey && !config.ADMIN_API_KEY) {
+    // a new installation: the one time its first admin key exists in plain text. stderr, not the log stream.
+    app.log.warn('no API key existed: created a first admin key and printed it on stderr (shown once)')
+    console.error([
+      '',
+      '  First admin API key (shown once, only its hash is stored):',
+      `    ${firstKey}`,
+      `  Open ${base}/docs, click Authorize and paste it; then create keys for each role with POST /v1/admin/api-keys.`,
+      '  Lost it? Stop the service and run `npm run create-admin-key`.',
+      '',
+    ].join('\n'))
+  }
 }
 
 main().catch((err) => {

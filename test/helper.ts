@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { insertKey } from '../src/access/keys.js'
+import { PERMISSIONS, PUBLIC, type Role } from '../src/access/policy.js'
 import pg from 'pg'
 import { sql } from 'kysely'
 import tap, { type Test } from 'tap'
@@ -57,16 +59,23 @@ async function openShared(): Promise<DbHandle> {
 /** the shared database with the complaint data of earlier tests removed; closing it is the process's job */
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
-  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters, complaints, receivers`.execute(handle.db)
+  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters, complaints, receivers, api_keys, audit_log`.execute(handle.db)
   return { ...handle, close: async () => {} }
 }
+
+/** who makes a test request: a role (department keys: the complaint's own department), a department key, or nobody */
+export type As = Role | `department:${string}` | 'anonymous'
 
 export interface TestApp {
   app: FastifyInstance
   clock: TestClock
   config: Config
   db: DbHandle['db']
-  call(method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>
+  /** API keys made for the test, by role and by `department:<id>` */
+  keys: Map<string, { id: string; secret: string }>
+  /** `as` defaults to the first role the authorisation table allows for the operation */
+  call(method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown, headers?: Record<string, string>, as?: As): Promise<Reply>
+  keyFor(as: Exclude<As, 'anonymous'>): Promise<string>
 }
 
 export interface Reply {
@@ -76,20 +85,65 @@ export interface Reply {
 }
 
 /** one app per test file over its own database; `now` is a Shanghai business-hours Thursday */
-export async function testApp(t: Test, opts: { now?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+const PREFERENCE: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'admin', 'auditor', 'integration', 'finance']
+
+/** method + path pattern → operationId, from the app's own OpenAPI document */
+export function operationMatchers(app: FastifyInstance) {
+  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string }>> }
+  return Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      operationId: op.operationId,
+      pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+    })),
+  )
+}
+
+export async function testApp(t: Test, opts: { now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', ...opts.env })
   const clock = new TestClock(opts.now ?? '2026-11-26T02:00:00Z') // Thu 10:00 Asia/Shanghai
   const database = await testDatabase()
-  const app = await buildApp({ config, database, clock, logger: createLogger(config) })
+  const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })
   await app.ready()
   t.teardown(() => app.close())
+
+  const keys = new Map<string, { id: string; secret: string }>()
+  async function keyFor(as: Exclude<As, 'anonymous'>): Promise<string> {
+    let key = keys.get(as)
+    if (!key) {
+      const [role, departmentId] = as.split(':') as [Role, string | undefined]
+      const { row, secret } = await insertKey(database.db, { name: `test ${as}`, role, departmentId: role === 'department' ? (departmentId ?? 'service-station') : null }, clock.now(), null)
+      key = { id: row.id, secret }
+      keys.set(as, key)
+    }
+    return key.secret
+  }
+
+  const operations = operationMatchers(app)
+  async function defaultActor(method: string, url: string): Promise<As> {
+    const path = url.split('?')[0]!
+    const op = operations.find((o) => o.method === method && o.pattern.test(path))
+    const roles = op ? PERMISSIONS[op.operationId] : undefined
+    if (!roles || roles === PUBLIC) return 'anonymous'
+    const role = PREFERENCE.find((r) => roles.includes(r))!
+    if (role !== 'department') return role
+    const id = /^\/v1\/complaints\/([0-9a-f-]{36})/.exec(path)?.[1]
+    const row = id ? await database.db.selectFrom('complaints').select('department_id').where('id', '=', id).executeTakeFirst() : undefined
+    return `department:${row?.department_id ?? 'service-station'}`
+  }
+
   return {
     app,
     clock,
     config,
     db: database.db,
-    async call(method, url, body, headers = {}) {
-      const res = await app.inject({ method, url, payload: body as object | undefined, headers })
+    keys,
+    keyFor,
+    async call(method, url, body, headers = {}, as) {
+      const who = as ?? (await defaultActor(method, url))
+      const auth: Record<string, string> = who === 'anonymous' ? {} : { authorization: `Bearer ${await keyFor(who)}` }
+      const res = await app.inject({ method, url, payload: body as object | undefined, headers: { ...auth, ...headers } })
       let json: unknown = null
       if (res.body) {
         try {

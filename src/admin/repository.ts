@@ -72,7 +72,7 @@ export async function updateReceiver(trx: Transaction<Database>, id: string, v: 
   if (v.isDefault) {
     await trx.updateTable('receivers').set({ is_default: false, updated_at: now }).where('department_id', '=', existing.department_id).where('id', '!=', id).execute()
   }
-  return trx
+  const after = await trx
     .updateTable('receivers')
     .set({
       ...(v.name !== undefined ? { name: v.name } : {}),
@@ -85,6 +85,7 @@ export async function updateReceiver(trx: Transaction<Database>, id: string, v: 
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirstOrThrow()
+  return { before: existing, after }
 }
 
 /**

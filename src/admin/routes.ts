@@ -3,6 +3,8 @@ import type { FastifyInstance } from 'fastify'
 import { DateTime, Nullable, problems, Slug, Text, Uuid } from '../http/common-schemas.js'
 import type { Department, Receiver } from '../db/types.js'
 import * as repo from './repository.js'
+import { audited } from '../audit/audit.js'
+import { auditContext } from '../plugins/auth.js'
 
 const strict = { additionalProperties: false } as const
 
@@ -59,8 +61,12 @@ export default async function adminRoutes(app: FastifyInstance) {
         body: TaxonomyCreate, response: { 201: TaxonomyItem, ...problems(400, 409) },
       },
     }, async (req, reply) => {
-      const row = await repo.createTaxonomy(services.db, t.table, req.body as { id: string; name: string; nameZh?: string }, services.clock.now())
-      return reply.code(201).send(taxonomyDto(row))
+      const now = services.clock.now()
+      const dto = await audited(services.db, auditContext(req), now, async (trx) => {
+        const after = taxonomyDto(await repo.createTaxonomy(trx, t.table, req.body as { id: string; name: string; nameZh?: string }, now))
+        return { result: after, change: { entityType: t.singular, entityId: after.id, before: null, after } }
+      })
+      return reply.code(201).send(dto)
     })
 
     app.patch(`/v1/admin/${t.table}/:id`, {
@@ -71,7 +77,12 @@ export default async function adminRoutes(app: FastifyInstance) {
       },
     }, async (req) => {
       const { id } = req.params as { id: string }
-      return taxonomyDto(await repo.updateTaxonomy(services.db, t.table, id, req.body as { name?: string }, services.clock.now()))
+      const now = services.clock.now()
+      return audited(services.db, auditContext(req), now, async (trx) => {
+        const before = await trx.selectFrom(t.table).selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
+        const after = taxonomyDto(await repo.updateTaxonomy(trx, t.table, id, req.body as { name?: string }, now))
+        return { result: after, change: { entityType: t.singular, entityId: id, before: before ? taxonomyDto(before) : null, after } }
+      })
     })
   }
 
@@ -92,8 +103,12 @@ export default async function adminRoutes(app: FastifyInstance) {
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
-    const row = await services.db.transaction().execute((trx) => repo.createReceiver(trx, id, req.body as repo.ReceiverInput, services.clock.now()))
-    return reply.code(201).send(receiverDto(row))
+    const now = services.clock.now()
+    const dto = await audited(services.db, auditContext(req), now, async (trx) => {
+      const after = receiverDto(await repo.createReceiver(trx, id, req.body as repo.ReceiverInput, now))
+      return { result: after, change: { entityType: 'receiver', entityId: after.id, before: null, after } }
+    })
+    return reply.code(201).send(dto)
   })
 
   app.patch('/v1/admin/receivers/:id', {
@@ -103,6 +118,10 @@ export default async function adminRoutes(app: FastifyInstance) {
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
-    return receiverDto(await services.db.transaction().execute((trx) => repo.updateReceiver(trx, id, req.body as repo.ReceiverInput, services.clock.now())))
+    const now = services.clock.now()
+    return audited(services.db, auditContext(req), now, async (trx) => {
+      const { before, after } = await repo.updateReceiver(trx, id, req.body as repo.ReceiverInput, now)
+      return { result: receiverDto(after), change: { entityType: 'receiver', entityId: id, before: receiverDto(before), after: receiverDto(after) } }
+    })
   })
 }

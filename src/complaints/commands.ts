@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Transaction } from 'kysely'
 import type { Services } from '../context.js'
-import type { Actor, Complaint, Database } from '../db/types.js'
+import type { Complaint, Database } from '../db/types.js'
 import { toLocal } from '../domain/calendar.js'
 import { decide, type Action, type ActionInputs, type ComplaintChanges } from '../domain/lifecycle.js'
 import { computeDeadlines } from '../domain/sla.js'
@@ -9,7 +9,8 @@ import { isExternalChannel, type Channel, type Level } from '../domain/vocabular
 import { notFound, preconditionFailed } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
 import { appendEvents, complaintEventData } from '../outbox/outbox.js'
-import { apiValue, camel } from './representation.js'
+import { apiValue, camel, toComplaintDto } from './representation.js'
+import { writeAudit, type AuditContext } from '../audit/audit.js'
 import * as repo from './repository.js'
 import type { ReceiveBody } from './schemas.js'
 
@@ -20,9 +21,15 @@ import type { ReceiveBody } from './schemas.js'
  */
 
 export interface CommandContext {
-  actor: Actor
+  audit: AuditContext
   ifMatch?: string
+  /** set for department keys: other departments' complaints do not exist for them (404) */
+  departmentScope?: string | null
 }
+
+/** a department key sees its own department's complaints only */
+export const visibleIn = (c: Pick<Complaint, 'department_id'>, departmentScope: string | null | undefined) =>
+  !departmentScope || c.department_id === departmentScope
 
 /** Lookups an action needs before deciding: assess checks the taxonomy and resolves the receiver. */
 type Prepare<A extends Action> = (trx: Transaction<Database>, input: any) => Promise<ActionInputs[A]>
@@ -77,7 +84,7 @@ export async function runAction<A extends Action>(
 ): Promise<Complaint> {
   return s.db.transaction().execute(async (trx) => {
     const current = await repo.lockComplaint(trx, id)
-    if (!current) throw notFound('complaint', id)
+    if (!current || !visibleIn(current, ctx.departmentScope)) throw notFound('complaint', id)
     checkIfMatch(ctx.ifMatch, current.version)
     const now = s.clock.now()
     const prepare = preparers[action] as Prepare<A> | undefined
@@ -94,12 +101,14 @@ export async function runAction<A extends Action>(
       updated_at: now,
     })
 
+    const actor = ctx.audit.actor
     await repo.appendTimeline(trx, {
-      complaintId: id, at: now, actor: ctx.actor, action, fromStatus: current.status, toStatus: updated.status, before, after, data: decision.facts,
+      complaintId: id, at: now, actor, action, fromStatus: current.status, toStatus: updated.status, before, after, data: decision.facts,
     })
+    await writeAudit(trx, ctx.audit, { entityType: 'complaint', entityId: id, before: { version: current.version, ...before }, after: { version: updated.version, ...after } }, now)
     if (decision.note) {
       await trx.insertInto('complaint_notes')
-        .values({ id: randomUUID(), complaint_id: id, kind: decision.note.kind, body: decision.note.body, actor: JSON.stringify(ctx.actor), created_at: now })
+        .values({ id: randomUUID(), complaint_id: id, kind: decision.note.kind, body: decision.note.body, actor: JSON.stringify(actor), created_at: now })
         .execute()
     }
     if (decision.reply) {
@@ -107,7 +116,7 @@ export async function runAction<A extends Action>(
       await trx.insertInto('complaint_replies')
         .values({
           id: randomUUID(), complaint_id: id, body: r.body, via: r.via ?? null, decision: r.decision ? JSON.stringify(r.decision) : null,
-          is_first: r.isFirst, actor: JSON.stringify(ctx.actor), created_at: now,
+          is_first: r.isFirst, actor: JSON.stringify(actor), created_at: now,
         })
         .execute()
     }
@@ -128,8 +137,9 @@ export async function receiveComplaint(
   s: Services,
   trx: Transaction<Database>,
   body: ReceiveBody,
-  actor: Actor,
+  audit: AuditContext,
 ): Promise<{ complaint: Complaint; trackingToken: string }> {
+  const actor = audit.actor
   const now = s.clock.now()
   const year = Number(toLocal(now, s.config.BUSINESS_TIMEZONE).date.slice(0, 4))
   const reference = formatReference(s.config.REFERENCE_PREFIX, year, await repo.nextReferenceNumber(trx, year))
@@ -172,6 +182,7 @@ export async function receiveComplaint(
     after: { status: 'received', reference, channel: body.channel },
     data: { channel: body.channel, externalBody },
   })
+  await writeAudit(trx, audit, { entityType: 'complaint', entityId: id, before: null, after: { ...toComplaintDto(complaint), allowedActions: undefined } }, now)
   const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
   await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }) })))
   return { complaint, trackingToken }

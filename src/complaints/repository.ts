@@ -109,9 +109,10 @@ function decodeCursor(cursor: string): Cursor {
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`)
 
 /** newest first; `now` decides what is overdue */
-export async function listComplaints(db: Db, q: ListQuery, now: Date): Promise<{ items: Complaint[]; nextCursor: string | null }> {
+export async function listComplaints(db: Db, q: ListQuery, now: Date, departmentScope: string | null = null): Promise<{ items: Complaint[]; nextCursor: string | null }> {
   const limit = q.limit ?? 50
   let query = db.selectFrom('complaints').selectAll()
+  if (departmentScope) query = query.where('department_id', '=', departmentScope)
   if (q.status?.length) query = query.where('status', 'in', q.status)
   if (q.level) query = query.where('level', '=', q.level)
   if (q.categoryId) query = query.where('category_id', '=', q.categoryId)

@@ -1,6 +1,7 @@
 import type { Complaint, Note, Reply, TimelineEntry } from '../db/types.js'
 import { allowedActions } from '../domain/lifecycle.js'
 import type { ComplaintDto } from './schemas.js'
+import { maskPii } from '../access/pii.js'
 
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
 const isoReq = (d: Date): string => d.toISOString()
@@ -13,8 +14,8 @@ export const camel = (column: string) => column.replace(/_([a-z])/g, (_, ch: str
 /** a column value as it appears in the API (timeline before/after) */
 export const apiValue = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v)
 
-export function toComplaintDto(c: Complaint): ComplaintDto {
-  return {
+export function toComplaintDto(c: Complaint, view: { maskPii?: boolean } = {}): ComplaintDto {
+  const dto: ComplaintDto = {
     id: c.id,
     reference: c.reference,
     status: c.status as ComplaintDto['status'],
@@ -83,6 +84,7 @@ export function toComplaintDto(c: Complaint): ComplaintDto {
     createdAt: isoReq(c.created_at),
     updatedAt: isoReq(c.updated_at),
   }
+  return view.maskPii ? { ...dto, complainant: maskPii(dto.complainant) } : dto
 }
 
 export function toTimelineDto(e: TimelineEntry) {

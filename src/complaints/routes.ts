@@ -4,9 +4,12 @@ import type { FastifyInstance } from 'fastify'
 import type { Action } from '../domain/lifecycle.js'
 import { notFound } from '../errors.js'
 import { IdParams, IfMatchHeaders, problems } from '../http/common-schemas.js'
-import { requestActor } from '../http/actor.js'
+import { auditContext, departmentScope } from '../plugins/auth.js'
+import { seesPii } from '../access/pii.js'
+import type { Complaint } from '../db/types.js'
+import type { FastifyRequest } from 'fastify'
 import { idempotent } from '../http/idempotency.js'
-import { hashToken, receiveComplaint, runAction } from './commands.js'
+import { hashToken, receiveComplaint, runAction, visibleIn } from './commands.js'
 import { etagOf, toComplaintDto, toNoteDto, toReplyDto, toTimelineDto, toTrackingDto } from './representation.js'
 import * as repo from './repository.js'
 import * as S from './schemas.js'
@@ -54,8 +57,18 @@ export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
 
 const tags = ['complaints']
 
+/** the complaint as this caller may see it: PII masked for roles without need */
+const dtoFor = (req: FastifyRequest, c: Complaint) => toComplaintDto(c, { maskPii: !seesPii(req.principal, c) })
+
 export default async function complaintRoutes(app: FastifyInstance) {
   const { services } = app
+
+  /** the complaint if it exists and this caller may see it; 404 otherwise, so ids don't leak across departments */
+  async function visibleComplaint(req: FastifyRequest, id: string): Promise<Complaint> {
+    const c = await repo.findComplaint(services.db, id)
+    if (!c || !visibleIn(c, departmentScope(req))) throw notFound('complaint', id)
+    return c
+  }
 
   app.post('/v1/complaints', {
     schema: {
@@ -69,8 +82,8 @@ export default async function complaintRoutes(app: FastifyInstance) {
     const key = req.headers['idempotency-key'] as string | undefined
     const result = await services.db.transaction().execute((trx) =>
       idempotent(trx, 'complaints.receive', key, req.body, services.clock.now(), async () => {
-        const { complaint, trackingToken } = await receiveComplaint(services, trx, req.body as S.ReceiveBody, requestActor(req))
-        return { status: 201, body: { ...toComplaintDto(complaint), trackingToken } }
+        const { complaint, trackingToken } = await receiveComplaint(services, trx, req.body as S.ReceiveBody, auditContext(req))
+        return { status: 201, body: { ...dtoFor(req, complaint), trackingToken } }
       }),
     )
     const body = result.body as { id: string; version: number }
@@ -85,17 +98,16 @@ export default async function complaintRoutes(app: FastifyInstance) {
       querystring: S.ListQuery, response: { 200: S.ComplaintPage, ...problems(400) },
     },
   }, async (req) => {
-    const page = await repo.listComplaints(services.db, req.query as S.ListQuery, services.clock.now())
-    return { items: page.items.map(toComplaintDto), nextCursor: page.nextCursor }
+    const page = await repo.listComplaints(services.db, req.query as S.ListQuery, services.clock.now(), departmentScope(req))
+    return { items: page.items.map((c) => dtoFor(req, c)), nextCursor: page.nextCursor }
   })
 
   app.get('/v1/complaints/:id', {
     schema: { operationId: 'getComplaint', tags, summary: 'Get one complaint', params: IdParams, response: { 200: S.ComplaintSchema, ...problems(400, 404) } },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
-    const c = await repo.findComplaint(services.db, id)
-    if (!c) throw notFound('complaint', id)
-    return reply.header('etag', etagOf(c)).send(toComplaintDto(c))
+    const c = await visibleComplaint(req, id)
+    return reply.header('etag', etagOf(c)).send(dtoFor(req, c))
   })
 
   app.get('/v1/complaints/:id/timeline', {
@@ -105,7 +117,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
-    if (!(await repo.findComplaint(services.db, id))) throw notFound('complaint', id)
+    await visibleComplaint(req, id)
     return { complaintId: id, items: (await repo.timeline(services.db, id)).map(toTimelineDto) }
   })
 
@@ -113,7 +125,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
     schema: { operationId: 'listComplaintNotes', tags, summary: 'Investigation notes', params: IdParams, response: { 200: Type.Object({ items: Type.Array(S.NoteSchema) }), ...problems(400, 404) } },
   }, async (req) => {
     const { id } = req.params as { id: string }
-    if (!(await repo.findComplaint(services.db, id))) throw notFound('complaint', id)
+    await visibleComplaint(req, id)
     return { items: (await repo.notes(services.db, id)).map(toNoteDto) }
   })
 
@@ -121,7 +133,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
     schema: { operationId: 'listComplaintReplies', tags, summary: 'Replies to the complainant', params: IdParams, response: { 200: Type.Object({ items: Type.Array(S.ReplySchema) }), ...problems(400, 404) } },
   }, async (req) => {
     const { id } = req.params as { id: string }
-    if (!(await repo.findComplaint(services.db, id))) throw notFound('complaint', id)
+    await visibleComplaint(req, id)
     return { items: (await repo.replies(services.db, id)).map(toReplyDto) }
   })
 
@@ -134,8 +146,10 @@ export default async function complaintRoutes(app: FastifyInstance) {
       },
     }, async (req, reply) => {
       const { id } = req.params as { id: string }
-      const c = await runAction(services, r.action, id, req.body, { actor: requestActor(req), ifMatch: req.headers['if-match'] as string | undefined })
-      return reply.header('etag', etagOf(c)).send(toComplaintDto(c))
+      const c = await runAction(services, r.action, id, req.body, {
+        audit: auditContext(req), ifMatch: req.headers['if-match'] as string | undefined, departmentScope: departmentScope(req),
+      })
+      return reply.header('etag', etagOf(c)).send(dtoFor(req, c))
     })
   }
 

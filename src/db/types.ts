@@ -179,7 +179,38 @@ export interface ReferenceCounterTable {
   last_value: number
 }
 
+export interface ApiKeyTable {
+  id: string
+  name: string
+  role: string
+  department_id: string | null
+  /** the visible start of the key, to tell keys apart in lists */
+  prefix: string
+  secret_hash: string
+  created_at: Timestamp
+  created_by: string | null
+  last_used_at: Timestamp | null
+  revoked_at: Timestamp | null
+  rotated_to: string | null
+}
+
+export interface AuditTable {
+  id: Generated<number>
+  at: Timestamp
+  actor_key_id: string | null
+  actor_role: string | null
+  actor_name: string | null
+  operation: string
+  entity_type: string
+  entity_id: string
+  before: Json<Record<string, unknown>> | null
+  after: Json<Record<string, unknown>> | null
+  request_id: string | null
+}
+
 export interface Database {
+  api_keys: ApiKeyTable
+  audit_log: AuditTable
   complaints: ComplaintTable
   complaint_timeline: TimelineTable
   complaint_notes: NoteTable
@@ -201,3 +232,5 @@ export type Receiver = Selectable<ReceiverTable>
 export type Category = Selectable<CategoryTable>
 export type Note = Selectable<NoteTable>
 export type Reply = Selectable<ReplyTable>
+export type ApiKey = Selectable<ApiKeyTable>
+export type AuditEntry = Selectable<AuditTable>

@@ -13,8 +13,10 @@ import { STATUSES } from './vocabulary.js'
 
 /** action → the statuses it may start from */
 export const TRANSITIONS = {
-  acknowledge: ['received', 'acknowledged'],
-  assess: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'deferred'],
+  // 8.4 is recorded whenever it happened; a second acknowledgement changes nothing
+  acknowledge: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'deferred'],
+  // not while deferred: a deferred complaint stays irrational, second stage, until it closes
+  assess: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded'],
   handover: ['assessed'],
   sign: ['handed_over'],
   add_note: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'closed', 'deferred'],
@@ -134,7 +136,7 @@ const decisions: { [A in Action]: Decide<A> } = {
     if (at > now) throw unprocessable('/body/acknowledgedAt', 'must not be in the future')
     if (at < c.received_at) throw unprocessable('/body/acknowledgedAt', 'must not be before the complaint was received')
     return {
-      status: 'acknowledged',
+      status: c.status === 'received' ? 'acknowledged' : keep(c),
       changes: { acknowledged_at: at, acknowledged_via: input.via },
       facts: { via: input.via, message: input.message ?? null },
       events: ['complaint.acknowledged'],
@@ -151,7 +153,7 @@ const decisions: { [A in Action]: Decide<A> } = {
       throw unprocessable(`/body/${field}`, 'only irrational complaints have a follow-up mode and stage')
     }
     const departmentChanged = c.department_id !== null && c.department_id !== input.departmentId
-    const signed = ['in_progress', 'responded', 'deferred'].includes(c.status)
+    const signed = ['in_progress', 'responded'].includes(c.status)
     if (departmentChanged && signed) {
       throw unprocessable('/body/departmentId', `department ${c.department_id} has signed for this complaint; it cannot be moved to another department`)
     }
@@ -245,7 +247,11 @@ const decisions: { [A in Action]: Decide<A> } = {
     if (!rootCause) throw unprocessable('/body/rootCause', 'a root cause is required before closure (record the investigation or send rootCause)')
     return {
       status: 'closure_requested',
-      changes: { closure_requested_at: now, result_summary: input.resultSummary, root_cause: rootCause, deferral_requested_at: null },
+      // a new callback clock: the previous callback's outcome belongs to the timeline, not to this request
+      changes: {
+        closure_requested_at: now, result_summary: input.resultSummary, root_cause: rootCause, deferral_requested_at: null,
+        callback_at: null, satisfied: null, satisfaction: null, callback_comment: null,
+      },
       facts: { resultSummary: input.resultSummary },
       events: ['complaint.closure_requested'],
     }

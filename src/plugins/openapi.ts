@@ -12,6 +12,8 @@ export const OPENAPI_INFO = {
     '',
     'Errors are RFC 9457 problem+json. Mutations take `If-Match` (the ETag you read) and answer 412 on a stale version;',
     'illegal transitions answer 409 naming the allowed actions.',
+    '',
+    'Authenticate with an API key: `Authorization: Bearer cpk_…` (in this page: **Authorize**). A new installation prints its first admin key at start-up.',
   ].join('\n'),
 }
 
@@ -21,14 +23,21 @@ export default fp(async function openapi(app: FastifyInstance) {
     openapi: {
       openapi: '3.1.0',
       info: OPENAPI_INFO,
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (`cpk_…`) as `Authorization: Bearer <key>`. Each operation lists the roles allowed.' },
+        },
+      },
+      security: [{ apiKey: [] }],
       tags: [
         { name: 'complaints', description: 'The lifecycle: 受理, 评估, 移交/签收, 调查, 回复, 关闭申请, 回访, 关闭' },
         { name: 'tracking', description: 'Complainant-facing status' },
         { name: 'admin', description: 'Departments, receivers, categories' },
+        { name: 'access', description: 'API keys and the audit log' },
         { name: 'system', description: 'Health and readiness' },
       ],
     },
   })
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: true } })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }, { name: 'openapi' })

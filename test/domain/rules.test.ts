@@ -35,8 +35,9 @@ const complaint = (over: Partial<Complaint>): Complaint => ({
 const ctx = { now: new Date('2026-11-26T03:00:00Z'), reopenWindowDays: 30 }
 
 t.test('the state machine names the allowed actions of each status', async (t) => {
-  t.same(allowedActions('handed_over'), ['assess', 'sign', 'add_note', 'withdraw'])
-  t.same(allowedActions('closure_confirmed'), ['add_note', 'close', 'withdraw'])
+  t.same(allowedActions('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw'])
+  t.same(allowedActions('closure_confirmed'), ['acknowledge', 'add_note', 'close', 'withdraw'])
+  t.notOk(allowedActions('deferred').includes('assess'), 'a deferred complaint is not re-assessed')
   t.same(allowedActions('withdrawn'), [])
   const err = t.throws(() => decide('close', complaint({ status: 'in_progress' }), {}, ctx)) as ProblemError
   t.equal(err.status, 409)
@@ -83,6 +84,19 @@ t.test('a deferral needs a pending request and a follow-up mode', async (t) => {
   const rejected = decide('review_deferral', pending, { approved: false }, ctx)
   t.equal(rejected.status, 'responded')
   t.equal(rejected.changes.deferral_requested_at, null)
+})
+
+t.test('an acknowledgement recorded after assessment keeps the status; a second one changes nothing', async (t) => {
+  const late = decide('acknowledge', complaint({ status: 'assessed' }), { via: 'phone' }, ctx)
+  t.equal(late.status, 'assessed')
+  t.same(late.changes.acknowledged_at, ctx.now)
+  t.equal(decide('acknowledge', complaint({ status: 'assessed', acknowledged_at: ctx.now }), { via: 'sms' }, ctx).noop, true)
+})
+
+t.test('a new closure request starts a fresh callback clock', async (t) => {
+  const c = complaint({ status: 'in_progress', first_replied_at: ctx.now, root_cause: 'x', callback_at: ctx.now, satisfied: false, satisfaction: 1 })
+  const d = decide('request_closure', c, { resultSummary: 'again' }, ctx)
+  t.same([d.changes.callback_at, d.changes.satisfied, d.changes.satisfaction], [null, null, null])
 })
 
 t.test('acknowledgement time must lie between receipt and now', async (t) => {

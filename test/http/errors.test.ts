@@ -19,13 +19,14 @@ async function assessed(api: TestApp) {
 t.test('an illegal transition is 409 problem+json naming the current state and the allowed actions', async (t) => {
   const api = await testApp(t)
   const c = await received(api)
+  await api.call('POST', `/v1/complaints/${c.id}/assess`, { categoryId: 'service_quality', level: 'general', departmentId: 'service-station' })
   const res = await api.call('POST', `/v1/complaints/${c.id}/sign`, { signedBy: '李娜' })
   t.equal(res.status, 409)
   t.match(res.headers['content-type'], /^application\/problem\+json/)
-  t.equal(res.json.currentStatus, 'received')
-  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'add_note', 'withdraw'])
+  t.equal(res.json.currentStatus, 'assessed')
+  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'handover', 'add_note', 'withdraw'])
   t.match(res.json.type, /problems\/conflict$/)
-  t.match(res.json.detail, /cannot sign a complaint in status received/)
+  t.match(res.json.detail, /cannot sign a complaint in status assessed/)
 })
 
 t.test('closure needs a first reply (409) and a root cause (422)', async (t) => {
@@ -109,7 +110,10 @@ t.test('bad bodies are 400 naming the field: wrong types and unknown properties 
     t.equal(res.status, 400, `satisfaction ${JSON.stringify(satisfaction)} is rejected`)
     t.equal(res.json.errors[0].field, '/body/satisfaction')
   }
-  const notJson = await api.app.inject({ method: 'POST', url: '/v1/complaints', payload: '{"channel":', headers: { 'content-type': 'application/json' } })
+  const notJson = await api.app.inject({
+    method: 'POST', url: '/v1/complaints', payload: '{"channel":',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${await api.keyFor('cs_agent')}` },
+  })
   t.equal(notJson.statusCode, 400)
   t.match(notJson.headers['content-type'], /^application\/problem\+json/)
   t.equal((await rowCounts(api.db)).complaints, 1)

@@ -66,9 +66,15 @@ t.test('a general web complaint goes from receipt to first-time closure', async 
       ['record_callback', 'closure_confirmed'], ['close', 'closed'],
     ],
   )
+  // who did what follows the seed's responsibilities
+  const byRole: Record<string, string> = {
+    receive: 'cs_agent', acknowledge: 'cs_agent', assess: 'cs_agent', handover: 'cs_agent', sign: 'department', reply: 'department',
+    record_investigation: 'department', request_closure: 'department', record_callback: 'cs_agent', close: 'management',
+  }
   for (const e of timeline) {
     t.ok(Date.parse(e.at), `${e.action} is time-stamped`)
-    t.equal(e.actor.type, 'anonymous', `${e.action} names its actor`)
+    t.equal(e.actor.type, 'api_key', `${e.action} names its actor`)
+    t.equal((e.actor as { role?: string }).role, byRole[e.action], `${e.action} was done by ${byRole[e.action]}`)
   }
   const sign = timeline.find((e) => e.action === 'sign')!
   t.same(sign.before.status, 'handed_over')

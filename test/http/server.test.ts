@@ -38,8 +38,18 @@ t.test('the server starts on the embedded database, prints the docs URL and shut
   t.same(await ready.json(), { status: 'ready', database: 'ok', pendingMigrations: [] })
   const docs = await fetch(`${docsUrl}/docs/`)
   t.equal(docs.status, 200)
+  // a new installation prints its first admin key; with it an admin makes a key for the CS desk
+  const adminKey = /First admin API key[^\n]*\n\s+(cpk_\S+)/.exec(output)?.[1]
+  t.ok(adminKey, 'the first admin key is printed at start-up')
+  t.equal((await fetch(`${docsUrl}/v1/complaints`)).status, 401, 'no key, no data')
+  const desk = await fetch(`${docsUrl}/v1/admin/api-keys`, {
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify({ name: 'CS desk', role: 'cs_agent' }),
+  })
+  t.equal(desk.status, 201)
+  const deskKey = ((await desk.json()) as { key: string }).key
   const created = await fetch(`${docsUrl}/v1/complaints`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${deskKey}` },
     body: JSON.stringify({ channel: 'phone', complainant: { name: '张伟', phone: '13800138000', email: 'zw@example.com' }, description: 'noise' }),
   })
   t.equal(created.status, 201)
@@ -49,4 +59,5 @@ t.test('the server starts on the embedded database, prints the docs URL and shut
   t.equal(await exited, 0, 'exits cleanly after SIGTERM')
   t.match(output, /"signal":"SIGTERM".*shutting down/)
   t.notMatch(output, /13800138000|zw@example\.com/, 'no PII in the logs')
+  t.notMatch(output, new RegExp(deskKey), 'keys other than the first admin key are never printed')
 })

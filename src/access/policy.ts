@@ -1,0 +1,62 @@
+/**
+ * Roles (SPEC §6) and the one authorisation table: operationId → roles allowed. Responsibilities
+ * follow seed 002: the CS centre receives, assesses, hands over, calls back and reviews deferrals;
+ * departments sign, reply, investigate and ask for closure or deferral; management approves closure;
+ * admin manages keys and reference data; auditors read everything, including the audit log.
+ */
+export const ROLES = ['cs_agent', 'cs_manager', 'department', 'management', 'finance', 'auditor', 'integration', 'admin'] as const
+export type Role = (typeof ROLES)[number]
+
+/** anyone, without a key */
+export const PUBLIC = 'public' as const
+
+const CS: Role[] = ['cs_agent', 'cs_manager']
+const READ_COMPLAINTS: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'auditor', 'integration']
+const EVERY_ROLE: Role[] = [...ROLES]
+
+export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
+  healthz: PUBLIC,
+  readyz: PUBLIC,
+  trackComplaint: PUBLIC,
+
+  receiveComplaint: [...CS, 'integration'],
+  listComplaints: READ_COMPLAINTS,
+  getComplaint: READ_COMPLAINTS,
+  getComplaintTimeline: READ_COMPLAINTS,
+  listComplaintNotes: READ_COMPLAINTS,
+  listComplaintReplies: READ_COMPLAINTS,
+
+  acknowledgeComplaint: CS,
+  assessComplaint: CS,
+  handOverComplaint: CS,
+  signComplaint: ['department'],
+  addComplaintNote: [...CS, 'department'],
+  recordInvestigation: ['department'],
+  replyToComplaint: ['department'],
+  requestClosure: ['department'],
+  recordClosureCallback: CS,
+  closeComplaint: ['management'],
+  requestDeferral: ['department'],
+  reviewDeferral: ['cs_manager'],
+  withdrawComplaint: [...CS, 'integration'],
+  reopenComplaint: CS,
+
+  listDepartments: EVERY_ROLE,
+  listCategories: EVERY_ROLE,
+  listReceivers: EVERY_ROLE,
+  createDepartment: ['admin'],
+  updateDepartment: ['admin'],
+  createCategory: ['admin'],
+  updateCategory: ['admin'],
+  createReceiver: ['admin'],
+  updateReceiver: ['admin'],
+
+  listApiKeys: ['admin'],
+  createApiKey: ['admin'],
+  rotateApiKey: ['admin'],
+  revokeApiKey: ['admin'],
+  listAuditLog: ['auditor', 'admin'],
+}
+
+/** roles that see complainant PII unmasked (a department sees it on its own complaints) */
+export const PII_ROLES: readonly Role[] = ['cs_agent', 'cs_manager', 'integration']
