@@ -40,8 +40,29 @@ export const REDACT_PATHS = [
   '*.complainant_phone', '*.complainant_email', '*.complainant_id_number', '*.complainant_address',
 ]
 
+/** query strings can carry PII (a search for a phone number): the log keeps parameter names only */
+export const urlForLog = (url: string) => {
+  const q = url.indexOf('?')
+  if (q < 0) return url
+  const names = [...new URLSearchParams(url.slice(q + 1)).keys()]
+  return `${url.slice(0, q)}?${names.map((n) => `${encodeURIComponent(n)}=…`).join('&')}`
+}
+
 export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pino.DestinationStream): FastifyBaseLogger {
-  return pino({ level: config.LOG_LEVEL, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination)
+  return pino(
+    {
+      level: config.LOG_LEVEL,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: {
+        req: (req: { method: string; url: string; headers?: Record<string, unknown>; socket?: { remoteAddress?: string } }) => ({
+          method: req.method,
+          url: urlForLog(req.url),
+          remoteAddress: req.socket?.remoteAddress,
+        }),
+      },
+    },
+    destination,
+  )
 }
 
 /** Builds the application without listening: server.ts listens, tests call inject(). */

@@ -69,6 +69,7 @@ export async function createReceiver(trx: Transaction<Database>, departmentId: s
 export async function updateReceiver(trx: Transaction<Database>, id: string, v: Partial<ReceiverInput> & { active?: boolean }, now: Date) {
   const existing = await trx.selectFrom('receivers').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
   if (!existing) throw notFound('receiver', id)
+  if (v.isDefault && !(v.active ?? existing.active)) throw unprocessable('/body/isDefault', 'an inactive receiver cannot be the default')
   if (v.isDefault) {
     await trx.updateTable('receivers').set({ is_default: false, updated_at: now }).where('department_id', '=', existing.department_id).where('id', '!=', id).execute()
   }

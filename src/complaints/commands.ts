@@ -35,9 +35,10 @@ export const visibleIn = (c: Pick<Complaint, 'department_id'>, departmentScope: 
 type Prepare<A extends Action> = (trx: Transaction<Database>, input: any) => Promise<ActionInputs[A]>
 const preparers: Partial<{ [A in Action]: Prepare<A> }> = { assess: resolveAssessment }
 
+/** If-Match uses the strong comparison (RFC 9110 §13.1.1): a weak tag never matches */
 export function checkIfMatch(ifMatch: string | undefined, version: number): void {
   if (ifMatch === undefined || ifMatch.trim() === '*') return
-  const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''))
+  const tags = ifMatch.split(',').map((t) => t.trim())
   if (!tags.includes(`"${version}"`)) throw preconditionFailed(ifMatch, version)
 }
 

@@ -99,7 +99,8 @@ export const encodeCursor = (c: Complaint) => Buffer.from(JSON.stringify({ c: c.
 function decodeCursor(cursor: string): Cursor {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor
-    if (typeof parsed.c !== 'string' || typeof parsed.i !== 'string' || Number.isNaN(Date.parse(parsed.c))) throw new Error('shape')
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+    if (typeof parsed.c !== 'string' || typeof parsed.i !== 'string' || Number.isNaN(Date.parse(parsed.c)) || !uuid.test(parsed.i)) throw new Error('shape')
     return parsed
   } catch {
     throw badRequest('/querystring/cursor', 'is not a cursor this service issued')

@@ -81,7 +81,8 @@ export default async function complaintRoutes(app: FastifyInstance) {
   }, async (req, reply) => {
     const key = req.headers['idempotency-key'] as string | undefined
     const result = await services.db.transaction().execute((trx) =>
-      idempotent(trx, 'complaints.receive', key, req.body, services.clock.now(), async () => {
+      // keys are per caller: another key's replay could show it a response it may not see
+      idempotent(trx, `complaints.receive:${req.principal?.keyId ?? 'anonymous'}`, key, req.body, services.clock.now(), async () => {
         const { complaint, trackingToken } = await receiveComplaint(services, trx, req.body as S.ReceiveBody, auditContext(req))
         return { status: 201, body: { ...dtoFor(req, complaint), trackingToken } }
       }),

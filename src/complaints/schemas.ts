@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { DateTime, Nullable, PageQuery, Slug, Text, Uuid } from '../http/common-schemas.js'
+import { DateTime, NO_NUL, Nullable, PageQuery, Slug, Text, Uuid } from '../http/common-schemas.js'
 import {
   CHANNELS, CLOSURE_TYPES, DESIRED_OUTCOMES, EXTERNAL_CHANNELS, FOLLOW_UP_MODES, IRRATIONAL_STAGES, LEVELS, NATURES, NOTE_KINDS, STATUSES,
 } from '../domain/vocabulary.js'
@@ -281,7 +281,7 @@ export const ListQuery = Type.Object(
     overdue: Type.Optional(Type.Boolean({ description: 'true: some running clock is past its deadline' })),
     createdFrom: Type.Optional(DateTime()),
     createdTo: Type.Optional(DateTime()),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'text in reference, description, complainant name or subject' })),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'text in reference, description, complainant name or subject' })),
     ...PageQuery,
   },
   strict,

@@ -1,4 +1,4 @@
-import chineseDays from 'chinese-days'
+import { createRequire } from 'node:module'
 
 /**
  * The business calendar and the one clock calculator of the service (SPEC §3.1).
@@ -81,10 +81,31 @@ function nextDate(date: string): string {
   return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)
 }
 
+/**
+ * Chinese public holidays and adjusted working days (调休) from the maintained `chinese-days` data.
+ * Its functions read dates in the server's own time zone (west of UTC a Monday turns into a Sunday),
+ * so the service reads the package's data table and decides weekdays itself.
+ */
+interface HolidayData {
+  holidays: Record<string, string>
+  workdays: Record<string, string>
+}
+const holidayData = createRequire(import.meta.url)('chinese-days/dist/chinese-days.json') as HolidayData
+
+/** the years the holiday data covers; beyond them only weekends and overrides count */
+export const HOLIDAY_DATA_YEARS = (() => {
+  const years = Object.keys(holidayData.holidays).map((d) => Number(d.slice(0, 4)))
+  return { first: Math.min(...years), last: Math.max(...years) }
+})()
+
 export function isWorkingDay(date: string, cal: BusinessCalendar): boolean {
   const override = cal.overrides.get(date)
   if (override !== undefined) return override
-  return chineseDays.isWorkday(date)
+  if (date in holidayData.workdays) return true
+  if (date in holidayData.holidays) return false
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
+  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay()
+  return weekday !== 0 && weekday !== 6
 }
 
 /** Walks working time forward from `start`; calls visit(date, from, to) for each working stretch. */
@@ -108,7 +129,9 @@ export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCa
   let remaining = minutes
   let result: Date | undefined
   walk(start, cal, (date, from, to) => {
-    if (remaining <= to - from) {
+    // strictly inside the block: a limit that uses up a block exactly ends at the next opening, so
+    // N business days land at the same clock time N working days later (SPEC §3.1)
+    if (remaining < to - from) {
       result = fromLocal(date, from + remaining, cal.timeZone)
       return true
     }

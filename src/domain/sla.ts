@@ -94,12 +94,13 @@ const earliest = (a: Date, b: Date | undefined) => (b && b < a ? b : a)
  */
 export function computeDeadlines(f: ClockFacts, policy: SlaPolicy, cal: BusinessCalendar): Deadlines {
   const row = policy.levels[f.major || f.externalBody ? 'strong' : (f.level ?? 'general')]
-  const channelRow = policy.channelOverrides[f.externalBody ? (f.externalBody as Channel) : f.channel] ?? {}
-  const due = (clock: keyof ClockLimits, start: Date) => {
-    const own = deadline(start, row[clock], cal)
-    const override = channelRow[clock]
-    return earliest(own, override ? deadline(start, override, cal) : undefined)
-  }
+  // the intake channel's override and the external body's both apply, each where it is stricter
+  const overrides = [policy.channelOverrides[f.channel], f.externalBody ? policy.channelOverrides[f.externalBody as Channel] : undefined]
+  const due = (clock: keyof ClockLimits, start: Date) =>
+    overrides.reduce((best, o) => {
+      const limit = o?.[clock]
+      return limit ? earliest(best, deadline(start, limit, cal)) : best
+    }, deadline(start, row[clock], cal))
   return {
     handoverDueAt: due('handover', f.clockStartedAt),
     firstReplyDueAt: f.signedAt ? due('firstReply', f.signedAt > f.clockStartedAt ? f.signedAt : f.clockStartedAt) : null,

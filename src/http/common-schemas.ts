@@ -6,8 +6,11 @@ export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Ty
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description ? { description } : {}) })
 export const DateTime = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) })
 export const Slug = (description: string) => Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', maxLength: 64, description })
+/** Postgres text cannot hold NUL: refuse it as a 400 instead of failing in the database */
+export const NO_NUL = '^[^\\u0000]*$'
+
 export const Text = (maxLength: number, description?: string) =>
-  Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) })
+  Type.String({ minLength: 1, maxLength, pattern: NO_NUL, ...(description ? { description } : {}) })
 
 export const IdParams = Type.Object({ id: Uuid('complaint id') }, { additionalProperties: false })
 

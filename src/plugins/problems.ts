@@ -14,6 +14,9 @@ export function fieldErrors(context: string, errors: AjvError[]): ProblemFieldEr
   })
 }
 
+/** invalid_text_representation, character_not_in_repertoire, untranslatable_character */
+const INVALID_INPUT_SQLSTATES = new Set(['22P02', '22021', '22P05'])
+
 /** The one place errors become RFC 9457 problem+json. */
 export default fp(async function problems(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
@@ -26,6 +29,9 @@ export default fp(async function problems(app: FastifyInstance) {
         status: 400, code: 'validation', title: 'Bad Request',
         detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors,
       })
+    } else if (INVALID_INPUT_SQLSTATES.has(String((error as { code?: unknown }).code))) {
+      // the database refused a value the schemas let through (e.g. text it cannot encode)
+      problem = new ProblemError({ status: 400, code: 'invalid-value', title: 'Bad Request', detail: 'a value in the request cannot be stored or searched for' })
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       problem = new ProblemError({
         status: error.statusCode, code: (error.code ?? 'client-error').toLowerCase().replace(/_/g, '-'),

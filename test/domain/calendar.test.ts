@@ -1,5 +1,5 @@
 import t from 'tap'
-import { addBusinessMinutes, businessMinutesBetween, defaultCalendar, endOfBusinessDay, isWorkingDay, standardDayMinutes } from '../../src/domain/calendar.js'
+import { addBusinessMinutes, businessMinutesBetween, defaultCalendar, endOfBusinessDay, HOLIDAY_DATA_YEARS, isWorkingDay, standardDayMinutes } from '../../src/domain/calendar.js'
 import { computeDeadlines, DEFAULT_SLA_POLICY, type ClockFacts } from '../../src/domain/sla.js'
 
 const cal = defaultCalendar('Asia/Shanghai')
@@ -25,6 +25,7 @@ t.test('Chinese public holidays and adjusted working days (调休) come from the
   const withOverride = defaultCalendar('Asia/Shanghai', new Map([['2026-11-27', false], ['2026-11-28', true]]))
   t.equal(isWorkingDay('2026-11-27', withOverride), false, 'an organisation override closes a day')
   t.equal(isWorkingDay('2026-11-28', withOverride), true, 'and opens one')
+  t.ok(HOLIDAY_DATA_YEARS.last >= 2026, `holiday data up to ${HOLIDAY_DATA_YEARS.last}`)
 })
 
 t.test('a general complaint received Wednesday 17:30 before National Day is due after the adjusted working day', async (t) => {
@@ -67,4 +68,19 @@ t.test('limits per level and channel (SPEC §3.1)', async (t) => {
 
 t.test('end of business day on a Friday evening is Monday 18:00', async (t) => {
   t.equal(shIso(endOfBusinessDay(sh('2026-11-27T19:00'), cal)), '2026-11-30 18:00')
+})
+
+t.test('N business days land at the same clock time N working days later, even from a block’s edge', async (t) => {
+  const general: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T20:00'), signedAt: null, closureRequestedAt: null }
+  t.equal(shIso(computeDeadlines(general, DEFAULT_SLA_POLICY, cal).closureDueAt), '2026-11-27 09:00', 'received Monday 20:00: the clock starts Tuesday 09:00 and ends Friday 09:00')
+  const signed = computeDeadlines({ ...general, clockStartedAt: sh('2026-11-23T09:00'), signedAt: sh('2026-11-23T13:30') }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(signed.firstReplyDueAt!), '2026-11-24 13:30', 'signed Monday 13:30: first reply due Tuesday 13:30')
+})
+
+t.test('a hotline complaint that turns out to be a media complaint keeps both overrides, each where stricter', async (t) => {
+  const policy = { ...DEFAULT_SLA_POLICY, channelOverrides: { ...DEFAULT_SLA_POLICY.channelOverrides, hotline_400: { closure: { unit: 'business_days' as const, amount: 1 } } } }
+  const facts: ClockFacts = { level: 'general', major: false, channel: 'hotline_400', externalBody: 'media', clockStartedAt: sh('2026-11-23T09:00'), signedAt: null, closureRequestedAt: null }
+  const d = computeDeadlines(facts, policy, cal)
+  t.equal(shIso(d.closureDueAt), '2026-11-24 09:00', 'the hotline’s 1 business day beats the media’s 3 calendar days')
+  t.equal(shIso(d.handoverDueAt), '2026-11-23 09:30', 'the media’s 30 minutes still apply')
 })

@@ -43,6 +43,9 @@ t.test('departments, categories and receivers are managed through the API and us
 
   const deactivated = await api.call('PATCH', `/v1/admin/receivers/${second.json.id}`, { active: false })
   t.equal(deactivated.json.isDefault, false, 'an inactive receiver is nobody’s default')
+  const inactiveDefault = await api.call('PATCH', `/v1/admin/receivers/${second.json.id}`, { isDefault: true })
+  t.equal(inactiveDefault.status, 422)
+  t.equal(inactiveDefault.json.errors[0].field, '/body/isDefault')
   t.equal((await api.call('PATCH', '/v1/admin/departments/nope', { name: 'x' })).status, 404)
   t.equal((await api.call('POST', '/v1/admin/departments', { id: 'Bad Id', name: 'x' })).status, 400)
 })

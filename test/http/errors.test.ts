@@ -190,3 +190,31 @@ t.test('the timeline is append-only in the database itself', async (t) => {
   await t.rejects(sql`update complaint_timeline set action = 'forged'`.execute(api.db), /append-only/)
   await t.rejects(sql`delete from complaint_timeline`.execute(api.db), /append-only/)
 })
+
+t.test('hostile input is a 400, never a database error', async (t) => {
+  const api = await testApp(t)
+  await received(api)
+  const forged = Buffer.from(JSON.stringify({ c: '2026-01-01T00:00:00Z', i: 'x' })).toString('base64url')
+  t.equal((await api.call('GET', `/v1/complaints?cursor=${forged}`)).status, 400, 'a forged cursor')
+  t.equal((await api.call('GET', '/v1/complaints?q=%00')).status, 400, 'NUL in a search')
+  const nul = await api.call('POST', '/v1/complaints', webComplaint({ description: 'a\u0000b' }))
+  t.equal(nul.status, 400, 'NUL in a body')
+  t.equal(nul.json.errors[0].field, '/body/description')
+  t.equal((await rowCounts(api.db)).complaints, 1)
+})
+
+t.test('If-Match compares strongly: a weak tag never matches', async (t) => {
+  const api = await testApp(t)
+  const c = await received(api)
+  t.equal((await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' }, { 'if-match': 'W/"1"' })).status, 412)
+  t.equal((await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' }, { 'if-match': '"7", "1"' })).status, 200, 'any listed tag may match')
+})
+
+t.test('an Idempotency-Key belongs to the key that used it', async (t) => {
+  const api = await testApp(t)
+  const body = webComplaint()
+  const first = await api.call('POST', '/v1/complaints', body, { 'idempotency-key': 'same' }, 'cs_agent')
+  const other = await api.call('POST', '/v1/complaints', body, { 'idempotency-key': 'same' }, 'integration')
+  t.equal(other.status, 201)
+  t.not(other.json.id, first.json.id, 'another caller does not get the first caller’s response')
+})

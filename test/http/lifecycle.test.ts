@@ -83,6 +83,21 @@ t.test('a general web complaint goes from receipt to first-time closure', async 
   const close = timeline.at(-1)!
   t.equal(close.data.closureType, 'first_time')
 
+  // every mutation is in the audit log with its actor and before/after
+  const audit = (await api.call('GET', `/v1/audit?entityType=complaint&entityId=${c.id}`, undefined, {}, 'auditor')).json.items.reverse()
+  t.same(audit.map((e: { operation: string }) => e.operation), [
+    'receiveComplaint', 'acknowledgeComplaint', 'assessComplaint', 'handOverComplaint', 'signComplaint', 'replyToComplaint',
+    'recordInvestigation', 'requestClosure', 'recordClosureCallback', 'closeComplaint',
+  ])
+  for (const e of audit) {
+    t.ok(e.actorKeyId && e.actorRole && e.requestId, `${e.operation}: actor key, role and request id`)
+    t.ok(e.after && Object.keys(e.after).length > 0, `${e.operation}: after`)
+    if (e.operation !== 'receiveComplaint') t.ok(e.before && Object.keys(e.before).length > 0, `${e.operation}: before`)
+  }
+  const assessAudit = audit.find((e: { operation: string }) => e.operation === 'assessComplaint')
+  t.same([assessAudit.before.level, assessAudit.after.level], [null, 'general'])
+  t.equal(assessAudit.actorRole, 'cs_agent')
+
   const replies = await api.call('GET', `/v1/complaints/${c.id}/replies`)
   t.equal(replies.json.items.length, 1)
   t.equal(replies.json.items[0].decision.compensationFen, 5000)

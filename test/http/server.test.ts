@@ -7,39 +7,54 @@ import t from 'tap'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-/** the real process, as `npm start` runs it: embedded database, docs URL printed, SIGTERM handled */
-t.test('the server starts on the embedded database, prints the docs URL and shuts down gracefully on SIGTERM', async (t) => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'complaints-server-'))
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+/** runs a script of the project as a person would, on the embedded database in `dataDir` */
+function run(script: string, dataDir: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
   // tap wraps spawn() to put its coverage hooks into NODE_OPTIONS; they would merge the child's
   // tsx-compiled modules into the report as different files, so the shell takes them out again
-  const child = spawn('/bin/sh', ['-c', `exec env -u NODE_OPTIONS -u NODE_V8_COVERAGE "${process.execPath}" --import tsx src/server.ts`], {
+  const child = spawn('/bin/sh', ['-c', `exec env -u NODE_OPTIONS -u NODE_V8_COVERAGE "${process.execPath}" --import tsx ${script}`], {
     cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let output = ''
-  child.stdout.on('data', (d) => (output += d))
-  child.stderr.on('data', (d) => (output += d))
+  const out = { text: '' }
+  child.stdout.on('data', (d) => (out.text += d))
+  child.stderr.on('data', (d) => (out.text += d))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, out, exited }
+}
 
+async function startServer(dataDir: string) {
+  const server = run('src/server.ts', dataDir)
   const docsUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no docs URL printed:\n${output}`)), 60_000)
-    child.stdout.on('data', () => {
-      const m = /API docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/.exec(output)
+    const timer = setTimeout(() => reject(new Error(`no docs URL printed:\n${server.out.text}`)), 60_000)
+    server.child.stdout.on('data', () => {
+      const m = /API docs: (http:\/\/127\.0\.0\.1:\d+)\/docs/.exec(server.out.text)
       if (m) {
         clearTimeout(timer)
         resolve(m[1]!)
       }
     })
   })
+  return { ...server, docsUrl }
+}
+
+const tempDir = (t: { teardown(fn: () => void): void }) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'complaints-server-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** the real process, as `npm start` runs it: embedded database, docs URL printed, SIGTERM handled */
+t.test('the server starts on the embedded database, prints the docs URL and shuts down gracefully on SIGTERM', async (t) => {
+  const { child, out, exited, docsUrl } = await startServer(tempDir(t))
+  const output = () => out.text
   const ready = await fetch(`${docsUrl}/readyz`)
   t.equal(ready.status, 200)
   t.same(await ready.json(), { status: 'ready', database: 'ok', pendingMigrations: [] })
   const docs = await fetch(`${docsUrl}/docs/`)
   t.equal(docs.status, 200)
   // a new installation prints its first admin key; with it an admin makes a key for the CS desk
-  const adminKey = /First admin API key[^\n]*\n\s+(cpk_\S+)/.exec(output)?.[1]
+  const adminKey = /First admin API key[^\n]*\n\s+(cpk_\S+)/.exec(output())?.[1]
   t.ok(adminKey, 'the first admin key is printed at start-up')
   t.equal((await fetch(`${docsUrl}/v1/complaints`)).status, 401, 'no key, no data')
   const desk = await fetch(`${docsUrl}/v1/admin/api-keys`, {
@@ -57,7 +72,22 @@ t.test('the server starts on the embedded database, prints the docs URL and shut
 
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'exits cleanly after SIGTERM')
-  t.match(output, /"signal":"SIGTERM".*shutting down/)
-  t.notMatch(output, /13800138000|zw@example\.com/, 'no PII in the logs')
-  t.notMatch(output, new RegExp(deskKey), 'keys other than the first admin key are never printed')
+  t.match(output(), /"signal":"SIGTERM".*shutting down/)
+  t.notMatch(output(), /13800138000|zw@example\.com/, 'no PII in the logs')
+  t.notMatch(output(), new RegExp(deskKey), 'keys other than the first admin key are never printed')
+})
+
+t.test('npm run create-admin-key makes a key the server then accepts; no first key is printed then', async (t) => {
+  const dataDir = tempDir(t)
+  const script = run('scripts/create-admin-key.ts "ops team"', dataDir)
+  t.equal(await script.exited, 0)
+  const key = /(cpk_\S+)/.exec(script.out.text)?.[1]
+  t.ok(key, 'the key is printed once')
+  const server = await startServer(dataDir)
+  const keys = await fetch(`${server.docsUrl}/v1/admin/api-keys`, { headers: { authorization: `Bearer ${key}` } })
+  t.equal(keys.status, 200)
+  t.same(((await keys.json()) as { items: Array<{ name: string }> }).items.map((k) => k.name), ['ops team'])
+  t.notMatch(server.out.text, /First admin API key/)
+  server.child.kill('SIGTERM')
+  t.equal(await server.exited, 0)
 })
