@@ -91,7 +91,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
 
   // external and shared plugins first, then the features that use them
-  await app.register(helmet)
+  // upgrade-insecure-requests would send the docs UI's own scripts to https on a plain-http install
+  await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } })
   await app.register(validation)
   await app.register(problems)
   await app.register(auth)
