@@ -6,8 +6,7 @@ import complaintRoutes from './complaints/routes.js'
 import type { Config } from './config.js'
 import { systemClock, type Clock, type Services } from './context.js'
 import type { DbHandle } from './db/create-db.js'
-import { defaultCalendar } from './domain/calendar.js'
-import { DEFAULT_SLA_POLICY } from './domain/sla.js'
+import { createSlaStore } from './sla/store.js'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
@@ -81,8 +80,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     db: database.db,
     config,
     clock: opts.clock ?? systemClock,
-    calendar: defaultCalendar(config.BUSINESS_TIMEZONE),
-    slaPolicy: DEFAULT_SLA_POLICY,
+    sla: createSlaStore(database.db, { timeZone: config.BUSINESS_TIMEZONE }),
   }
   app.decorate('services', services)
   app.addHook('onClose', async () => database.close())

@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Config } from './config.js'
 import type { Database } from './db/types.js'
-import type { BusinessCalendar } from './domain/calendar.js'
-import type { SlaPolicy } from './domain/sla.js'
+import type { SlaStore } from './sla/store.js'
 
 /** the one injectable clock: jobs and rules take `now` from here, so tests never sleep */
 export interface Clock {
@@ -15,6 +14,6 @@ export interface Services {
   db: Kysely<Database>
   config: Config
   clock: Clock
-  calendar: BusinessCalendar
-  slaPolicy: SlaPolicy
+  /** SLA policy versions and the business calendar */
+  sla: SlaStore
 }

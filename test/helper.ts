@@ -59,7 +59,9 @@ async function openShared(): Promise<DbHandle> {
 /** the shared database with the complaint data of earlier tests removed; closing it is the process's job */
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
-  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters, complaints, receivers, api_keys, audit_log`.execute(handle.db)
+  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
+    breaches, due_soon_notices, complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
+  await sql`delete from sla_policies where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }
 }
 

@@ -40,6 +40,8 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
   reviewDeferral: ['cs_manager'],
   withdrawComplaint: [...CS, 'integration'],
   reopenComplaint: CS,
+  pauseClocks: [...CS, 'department'],
+  resumeClocks: [...CS, 'department'],
 
   listDepartments: EVERY_ROLE,
   listCategories: EVERY_ROLE,

@@ -4,7 +4,8 @@ import type { Services } from '../context.js'
 import type { Complaint, Database } from '../db/types.js'
 import { toLocal } from '../domain/calendar.js'
 import { decide, type Action, type ActionInputs, type ComplaintChanges } from '../domain/lifecycle.js'
-import { computeDeadlines } from '../domain/sla.js'
+import { computeDeadlines, type ClockFacts, type SlaPolicy } from '../domain/sla.js'
+import type { BusinessCalendar } from '../domain/calendar.js'
 import { isExternalChannel, type Channel, type Level } from '../domain/vocabulary.js'
 import { notFound, preconditionFailed } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
@@ -42,22 +43,29 @@ export function checkIfMatch(ifMatch: string | undefined, version: number): void
   if (!tags.includes(`"${version}"`)) throw preconditionFailed(ifMatch, version)
 }
 
-/** deadlines of the four clocks for a complaint in the given state (SPEC §3.1) */
-export function deadlineColumns(c: Complaint, s: Pick<Services, 'slaPolicy' | 'calendar'>): ComplaintChanges {
-  const d = computeDeadlines(
-    {
-      level: c.level as Level | null,
-      major: c.major,
-      channel: c.channel as Channel,
-      externalBody: c.external_body,
-      clockStartedAt: c.clock_started_at,
-      signedAt: c.signed_at,
-      closureRequestedAt: c.closure_requested_at,
-    },
-    s.slaPolicy,
-    s.calendar,
-  )
-  return { handover_due_at: d.handoverDueAt, first_reply_due_at: d.firstReplyDueAt, closure_due_at: d.closureDueAt, callback_due_at: d.callbackDueAt }
+/** what the clocks of a complaint depend on */
+export function clockFacts(c: Complaint): ClockFacts {
+  return {
+    level: c.level as Level | null,
+    major: c.major,
+    channel: c.channel as Channel,
+    externalBody: c.external_body,
+    clockStartedAt: c.clock_started_at,
+    signedAt: c.signed_at,
+    closureRequestedAt: c.closure_requested_at,
+    pauses: c.pauses.filter((p) => p.to !== null).map((p) => ({ from: new Date(p.from), to: new Date(p.to!) })),
+  }
+}
+
+/** deadlines and due-soon thresholds of the four clocks, as columns (SPEC §3.1) */
+export function deadlineColumns(c: Complaint, policy: SlaPolicy, calendar: BusinessCalendar): ComplaintChanges {
+  const d = computeDeadlines(clockFacts(c), policy, calendar)
+  return {
+    handover_due_at: d.handover?.dueAt ?? null, handover_warn_at: d.handover?.warnAt ?? null,
+    first_reply_due_at: d.firstReply?.dueAt ?? null, first_reply_warn_at: d.firstReply?.warnAt ?? null,
+    closure_due_at: d.closure?.dueAt ?? null, closure_warn_at: d.closure?.warnAt ?? null,
+    callback_due_at: d.callback?.dueAt ?? null, callback_warn_at: d.callback?.warnAt ?? null,
+  }
 }
 
 const same = (a: unknown, b: unknown) =>
@@ -90,11 +98,19 @@ export async function runAction<A extends Action>(
     const now = s.clock.now()
     const prepare = preparers[action] as Prepare<A> | undefined
     const input = prepare ? await prepare(trx, rawInput) : (rawInput as ActionInputs[A])
-    const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS })
+    // the complaint keeps the policy version it started with (SPEC §3.1)
+    const policy = await s.sla.policy(current.sla_policy_version, trx)
+    const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap })
     if (decision.noop) return current
 
     const merged = { ...current, ...decision.changes, status: decision.status } as Complaint
-    const changes: ComplaintChanges = { ...decision.changes, status: decision.status, ...deadlineColumns(merged, s) }
+    // deadlines move only when what they depend on moved: a note or a reply does not re-read the calendar
+    const clocksMoved = JSON.stringify(clockFacts(merged)) !== JSON.stringify(clockFacts(current))
+    const changes: ComplaintChanges = {
+      ...decision.changes,
+      status: decision.status,
+      ...(clocksMoved ? deadlineColumns(merged, policy, await s.sla.calendar(trx)) : {}),
+    }
     const { before, after } = diff(current, changes)
     const updated = await repo.updateComplaint(trx, id, {
       ...repo.toColumns(changes),
@@ -174,9 +190,11 @@ export async function receiveComplaint(
     created_at: now,
     updated_at: now,
   }
-  const draft = { ...base, level: null, signed_at: null, closure_requested_at: null } as unknown as Complaint
+  const version = await s.sla.currentVersion(trx)
+  const draft = { ...base, level: null, signed_at: null, closure_requested_at: null, pauses: [] } as unknown as Complaint
+  const deadlines = deadlineColumns(draft, await s.sla.policy(version, trx), await s.sla.calendar(trx))
   const complaint = await repo.insertComplaint(trx, {
-    ...(repo.toColumns({ ...base, ...deadlineColumns(draft, s) }) as Parameters<typeof repo.insertComplaint>[1]),
+    ...(repo.toColumns({ ...base, sla_policy_version: version, ...deadlines }) as Parameters<typeof repo.insertComplaint>[1]),
   })
   await repo.appendTimeline(trx, {
     complaintId: id, at: now, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},

@@ -6,7 +6,7 @@ import type { ListQuery } from './schemas.js'
 type Db = Kysely<Database> | Transaction<Database>
 
 /** jsonb columns: written as JSON text (pg would turn a JS array into a Postgres array) */
-const JSON_COLUMNS = new Set(['complainant_external_ids', 'subject', 'desired_outcomes', 'attachments', 'capa'])
+const JSON_COLUMNS = new Set(['complainant_external_ids', 'subject', 'desired_outcomes', 'attachments', 'capa', 'pauses'])
 
 /** turns domain values into column input: jsonb → JSON text */
 export function toColumns(changes: Record<string, unknown>): ComplaintPatch {

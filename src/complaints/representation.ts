@@ -2,6 +2,8 @@ import type { Complaint, Note, Reply, TimelineEntry } from '../db/types.js'
 import { allowedActions } from '../domain/lifecycle.js'
 import type { ComplaintDto } from './schemas.js'
 import { maskPii } from '../access/pii.js'
+import { clockViews } from '../domain/clocks.js'
+import type { BusinessCalendar } from '../domain/calendar.js'
 
 export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
 const isoReq = (d: Date): string => d.toISOString()
@@ -14,7 +16,14 @@ export const camel = (column: string) => column.replace(/_([a-z])/g, (_, ch: str
 /** a column value as it appears in the API (timeline before/after) */
 export const apiValue = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v)
 
-export function toComplaintDto(c: Complaint, view: { maskPii?: boolean } = {}): ComplaintDto {
+export interface DtoView {
+  maskPii?: boolean
+  /** with both, the clocks' states and remaining time are filled in as of `now` */
+  now?: Date
+  calendar?: BusinessCalendar
+}
+
+export function toComplaintDto(c: Complaint, view: DtoView = {}): ComplaintDto {
   const dto: ComplaintDto = {
     id: c.id,
     reference: c.reference,
@@ -81,6 +90,12 @@ export function toComplaintDto(c: Complaint, view: { maskPii?: boolean } = {}): 
       closureDueAt: iso(c.closure_due_at),
       callbackDueAt: iso(c.callback_due_at),
     },
+    clocks: view.now && view.calendar
+      ? clockViews(c, view.now, view.calendar).map((v) => ({ ...v, dueAt: iso(v.dueAt), stoppedAt: iso(v.stoppedAt) }))
+      : [],
+    slaPolicyVersion: c.sla_policy_version,
+    clockCycle: c.clock_cycle,
+    pausedAt: iso(c.paused_at),
     createdAt: isoReq(c.created_at),
     updatedAt: isoReq(c.updated_at),
   }

@@ -6,7 +6,8 @@ import { notFound } from '../errors.js'
 import { IdParams, IfMatchHeaders, problems } from '../http/common-schemas.js'
 import { auditContext, departmentScope } from '../plugins/auth.js'
 import { seesPii } from '../access/pii.js'
-import type { Complaint } from '../db/types.js'
+import type { Complaint, Database } from '../db/types.js'
+import type { Transaction } from 'kysely'
 import type { FastifyRequest } from 'fastify'
 import { idempotent } from '../http/idempotency.js'
 import { hashToken, receiveComplaint, runAction, visibleIn } from './commands.js'
@@ -51,14 +52,21 @@ export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
     summary: 'Review a deferral request', description: 'Approved: status `deferred`, level irrational, stage `second`, follow-up mode (watch/monitor) required; the department keeps following up. Rejected: the request is cleared.' },
   { action: 'withdraw', path: 'withdraw', operationId: 'withdrawComplaint', body: S.ReasonBody,
     summary: 'Complainant withdraws', description: 'Ends the complaint; its clocks stop.' },
+  { action: 'pause', path: 'pause', operationId: 'pauseClocks', body: S.ReasonBody,
+    summary: 'Pause the clocks (waiting for the customer)', description: 'Every running clock stops; the pause is recorded and its length is excluded from the deadlines when the clocks resume. Paused complaints are not swept for breaches.' },
+  { action: 'resume', path: 'resume', operationId: 'resumeClocks', body: S.ResumeBody,
+    summary: 'Resume paused clocks', description: 'The deadlines move back by the length of the pause, in each limit’s own unit (business or calendar time).' },
   { action: 'reopen', path: 'reopen', operationId: 'reopenComplaint', body: S.ReasonBody,
     summary: 'Reopen a closed complaint', description: 'Within the reopen window (30 days by default, REOPEN_WINDOW_DAYS) the complaint goes back to `in_progress`, its clocks restart, and statistics count it against first-time closure.' },
 ]
 
 const tags = ['complaints']
 
-/** the complaint as this caller may see it: PII masked for roles without need */
-const dtoFor = (req: FastifyRequest, c: Complaint) => toComplaintDto(c, { maskPii: !seesPii(req.principal, c) })
+/** the complaint as this caller may see it: PII masked for roles without need; clocks as of now */
+async function dtoFor(req: FastifyRequest, c: Complaint, via?: Transaction<Database>) {
+  const { sla, clock } = req.server.services
+  return toComplaintDto(c, { maskPii: !seesPii(req.principal, c), now: clock.now(), calendar: await sla.calendar(via) })
+}
 
 export default async function complaintRoutes(app: FastifyInstance) {
   const { services } = app
@@ -84,7 +92,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
       // keys are per caller: another key's replay could show it a response it may not see
       idempotent(trx, `complaints.receive:${req.principal?.keyId ?? 'anonymous'}`, key, req.body, services.clock.now(), async () => {
         const { complaint, trackingToken } = await receiveComplaint(services, trx, req.body as S.ReceiveBody, auditContext(req))
-        return { status: 201, body: { ...dtoFor(req, complaint), trackingToken } }
+        return { status: 201, body: { ...(await dtoFor(req, complaint, trx)), trackingToken } }
       }),
     )
     const body = result.body as { id: string; version: number }
@@ -100,7 +108,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
     },
   }, async (req) => {
     const page = await repo.listComplaints(services.db, req.query as S.ListQuery, services.clock.now(), departmentScope(req))
-    return { items: page.items.map((c) => dtoFor(req, c)), nextCursor: page.nextCursor }
+    return { items: await Promise.all(page.items.map((c) => dtoFor(req, c))), nextCursor: page.nextCursor }
   })
 
   app.get('/v1/complaints/:id', {
@@ -108,7 +116,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
     const c = await visibleComplaint(req, id)
-    return reply.header('etag', etagOf(c)).send(dtoFor(req, c))
+    return reply.header('etag', etagOf(c)).send(await dtoFor(req, c))
   })
 
   app.get('/v1/complaints/:id/timeline', {
@@ -150,7 +158,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
       const c = await runAction(services, r.action, id, req.body, {
         audit: auditContext(req), ifMatch: req.headers['if-match'] as string | undefined, departmentScope: departmentScope(req),
       })
-      return reply.header('etag', etagOf(c)).send(dtoFor(req, c))
+      return reply.header('etag', etagOf(c)).send(await dtoFor(req, c))
     })
   }
 

@@ -174,6 +174,7 @@ export const DeferralReviewBody = Type.Object(
   { ...strict, examples: [{ approved: true, followUpMode: 'monitor' }] },
 )
 export const ReasonBody = Type.Object({ reason: Text(2000) }, strict)
+export const ResumeBody = Type.Object({ comment: Type.Optional(Text(2000)) }, strict)
 
 // ---- responses ----
 const Deadlines = Type.Object({
@@ -247,6 +248,17 @@ export const ComplaintSchema = Type.Object({
   reopenCount: Type.Integer(),
   clockStartedAt: DateTime(),
   deadlines: Deadlines,
+  clocks: Type.Array(Type.Object({
+    clock: Type.Enum(['handover', 'first_reply', 'closure', 'callback']),
+    dueAt: Nullable(DateTime()),
+    state: Type.Enum(['not_started', 'running', 'paused', 'suspended', 'met', 'breached', 'stopped'], { description: 'suspended: the closure clock of a deferred complaint' }),
+    stoppedAt: Nullable(DateTime()),
+    remainingBusinessMinutes: Nullable(Type.Integer({ description: 'negative once overdue' })),
+    remainingMinutes: Nullable(Type.Integer()),
+  }), { description: 'the four clocks of SPEC §3.1 as of the response' }),
+  slaPolicyVersion: Type.Integer({ description: 'the SLA policy version the complaint runs on' }),
+  clockCycle: Type.Integer({ description: 'starts at 1; an upgrade, reopening or deferral restarts the clocks in a new cycle' }),
+  pausedAt: Nullable(DateTime('set while the clocks are paused (waiting for the customer)')),
   createdAt: DateTime(),
   updatedAt: DateTime(),
 })

@@ -86,6 +86,69 @@ export interface ComplaintTable {
   callback_due_at: Timestamp | null
   created_at: Timestamp
   updated_at: Timestamp
+  sla_policy_version: ColumnType<number, number | undefined, number>
+  clock_cycle: ColumnType<number, number | undefined, number>
+  paused_at: Timestamp | null
+  pauses: Json<Pause[]>
+  handover_warn_at: Timestamp | null
+  first_reply_warn_at: Timestamp | null
+  closure_warn_at: Timestamp | null
+  callback_warn_at: Timestamp | null
+}
+
+/** a clock pause (waiting for the customer); `to` is null while it lasts */
+export interface Pause {
+  from: string
+  to: string | null
+  reason: string
+}
+
+export interface SlaPolicyTable {
+  version: number
+  policy: Json<unknown>
+  note: string | null
+  created_at: Generated<Timestamp>
+  created_by: string | null
+}
+
+export interface CalendarOverrideTable {
+  /** YYYY-MM-DD (date columns come back as text, see create-db.ts) */
+  day: string
+  working: boolean
+  note: string | null
+  created_at: Generated<Timestamp>
+}
+
+export interface BreachTable {
+  id: Generated<number>
+  complaint_id: string
+  clock: string
+  cycle: number
+  due_at: Timestamp
+  detected_at: Timestamp
+  department_id: string | null
+  level: string | null
+}
+
+export interface DueSoonTable {
+  complaint_id: string
+  clock: string
+  cycle: number
+  warned_at: Timestamp
+}
+
+export interface JobTickTable {
+  key: string
+  job: string
+  holder: string
+  claimed_at: Timestamp
+  finished_at: Timestamp | null
+}
+
+export interface JobLeaseTable {
+  job: string
+  holder: string
+  lease_until: Timestamp
 }
 
 export interface TimelineTable {
@@ -209,6 +272,12 @@ export interface AuditTable {
 }
 
 export interface Database {
+  sla_policies: SlaPolicyTable
+  calendar_overrides: CalendarOverrideTable
+  breaches: BreachTable
+  due_soon_notices: DueSoonTable
+  job_ticks: JobTickTable
+  job_leases: JobLeaseTable
   api_keys: ApiKeyTable
   audit_log: AuditTable
   complaints: ComplaintTable

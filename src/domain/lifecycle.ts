@@ -29,13 +29,22 @@ export const TRANSITIONS = {
   review_deferral: ['in_progress', 'responded'],
   withdraw: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'deferred'],
   reopen: ['closed'],
+  // waiting for the customer: every running clock stops until resumed
+  pause: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested'],
+  resume: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested'],
+  // the scheduler, when the closure limit passed without a closure request (SPEC §3.3); not over HTTP
+  escalate: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded'],
 } as const satisfies Record<string, readonly Status[]>
 
 export type Action = keyof typeof TRANSITIONS
 export const ACTIONS = Object.keys(TRANSITIONS) as Action[]
 
+/** actions only the service itself takes (the scheduler) */
+export const SYSTEM_ACTIONS: readonly Action[] = ['escalate']
+
+/** what a caller may do next from this status */
 export function allowedActions(status: string): Action[] {
-  return ACTIONS.filter((a) => (TRANSITIONS[a] as readonly string[]).includes(status))
+  return ACTIONS.filter((a) => !SYSTEM_ACTIONS.includes(a) && (TRANSITIONS[a] as readonly string[]).includes(status))
 }
 
 export const isStatus = (s: string): s is Status => (STATUSES as readonly string[]).includes(s)
@@ -86,6 +95,9 @@ export interface DeferralRequestInput { reason: string }
 export interface DeferralReviewInput { approved: boolean; followUpMode?: FollowUpMode; comment?: string }
 export interface WithdrawInput { reason: string }
 export interface ReopenInput { reason: string }
+export interface PauseInput { reason: string }
+export interface ResumeInput { comment?: string }
+export interface EscalateInput { reason: string }
 
 export interface ActionInputs {
   acknowledge: AcknowledgeInput
@@ -102,6 +114,9 @@ export interface ActionInputs {
   review_deferral: DeferralReviewInput
   withdraw: WithdrawInput
   reopen: ReopenInput
+  pause: PauseInput
+  resume: ResumeInput
+  escalate: EscalateInput
 }
 
 export interface DecideContext {
@@ -128,6 +143,19 @@ export interface Decision {
 type Decide<A extends Action> = (c: Complaint, input: ActionInputs[A], ctx: DecideContext) => Decision
 
 const keep = (c: Complaint) => c.status as Status
+
+/** clocks restart from `now` in a new cycle: breaches and warnings are per cycle */
+const restartClocks = (c: Complaint, now: Date) => ({ clock_started_at: now, clock_cycle: c.clock_cycle + 1 })
+
+/** the level upgrade of SPEC §3.3: changes, facts and events, shared by the callback and the scheduler */
+function upgrade(c: Complaint, ctx: DecideContext, reason: string) {
+  const up = upgradeLevel({ level: (c.level ?? 'general') as Level, irrationalStage: c.irrational_stage as IrrationalStage | null }, ctx.upgradeMap ?? DEFAULT_UPGRADE_MAP)
+  return {
+    changes: { level: up.level, irrational_stage: up.irrationalStage, ...restartClocks(c, ctx.now) },
+    facts: { upgrade: { from: c.level, to: up.level, fromStage: c.irrational_stage, toStage: up.irrationalStage, reason, flagManagement: up.flagManagement } },
+    events: ['complaint.level_upgraded', ...(up.flagManagement ? ['complaint.management_flagged'] : [])],
+  }
+}
 
 const decisions: { [A in Action]: Decide<A> } = {
   acknowledge(c, input, { now }) {
@@ -263,19 +291,12 @@ const decisions: { [A in Action]: Decide<A> } = {
       return { status: 'closure_confirmed', changes: recorded, facts: { outcome: 'closure_confirmed' }, events: ['complaint.callback_recorded'] }
     }
     // not satisfied: back to work, level goes up, clocks restart (SPEC §3.3)
-    const up = upgradeLevel({ level: (c.level ?? 'general') as Level, irrationalStage: c.irrational_stage as IrrationalStage | null }, ctx.upgradeMap ?? DEFAULT_UPGRADE_MAP)
+    const up = upgrade(c, ctx, 'closure rejected at callback')
     return {
       status: 'in_progress',
-      changes: {
-        ...recorded,
-        closure_requested_at: null,
-        closure_rejected_count: c.closure_rejected_count + 1,
-        level: up.level,
-        irrational_stage: up.irrationalStage,
-        clock_started_at: ctx.now,
-      },
-      facts: { outcome: 'rejected_closure', upgrade: { from: c.level, to: up.level, reason: 'closure rejected at callback', flagManagement: up.flagManagement } },
-      events: ['complaint.callback_recorded', 'complaint.level_upgraded'],
+      changes: { ...recorded, closure_requested_at: null, closure_rejected_count: c.closure_rejected_count + 1, ...up.changes },
+      facts: { outcome: 'rejected_closure', ...up.facts },
+      events: ['complaint.callback_recorded', ...up.events],
     }
   },
 
@@ -316,7 +337,7 @@ const decisions: { [A in Action]: Decide<A> } = {
         level: 'irrational',
         irrational_stage: 'second',
         follow_up_mode: followUpMode,
-        clock_started_at: now,
+        ...restartClocks(c, now),
       },
       facts: { approved: true, comment: input.comment ?? null, levelFrom: c.level, followUpMode },
       events: ['complaint.deferred'],
@@ -344,11 +365,38 @@ const decisions: { [A in Action]: Decide<A> } = {
         callback_at: null,
         satisfied: null,
         satisfaction: null,
-        clock_started_at: now,
+        ...restartClocks(c, now),
       },
       facts: { reason: input.reason, previousClosureType: c.closure_type },
       events: ['complaint.reopened'],
     }
+  },
+
+  pause(c, input, { now }) {
+    if (c.paused_at) throw illegalTransition(c, 'pause', 'the clocks are already paused')
+    return {
+      status: keep(c),
+      changes: { paused_at: now, pauses: [...c.pauses, { from: now.toISOString(), to: null, reason: input.reason }] },
+      facts: { reason: input.reason },
+      events: ['complaint.paused'],
+    }
+  },
+
+  resume(c, input, { now }) {
+    if (!c.paused_at) throw illegalTransition(c, 'resume', 'the clocks are not paused')
+    const pauses = c.pauses.map((p) => (p.to === null ? { ...p, to: now.toISOString() } : p))
+    return {
+      status: keep(c),
+      changes: { paused_at: null, pauses },
+      facts: { comment: input.comment ?? null, pausedMinutes: Math.round((now.getTime() - c.paused_at.getTime()) / 60_000) },
+      events: ['complaint.resumed'],
+    }
+  },
+
+  escalate(c, input, ctx) {
+    if (c.closure_requested_at || c.paused_at) throw illegalTransition(c, 'escalate', 'only a running closure clock escalates')
+    const up = upgrade(c, ctx, input.reason)
+    return { status: keep(c), changes: up.changes, facts: up.facts, events: up.events }
   },
 }
 

@@ -1,4 +1,5 @@
-import { addBusinessMinutes, endOfBusinessDay, standardDayMinutes, type BusinessCalendar } from './calendar.js'
+import { addBusinessMinutes, businessMinutesBetween, endOfBusinessDay, standardDayMinutes, type BusinessCalendar } from './calendar.js'
+import { DEFAULT_UPGRADE_MAP, type UpgradeMap } from './escalation.js'
 import type { Channel, Level } from './vocabulary.js'
 import { EXTERNAL_CHANNELS } from './vocabulary.js'
 
@@ -27,6 +28,10 @@ export interface SlaPolicy {
   channelOverrides: Partial<Record<Channel, Partial<ClockLimits>>>
   /** closure request → callback recorded */
   callback: Limit
+  /** `sla.due_soon` is emitted when this share of a limit has passed */
+  dueSoonRatio: number
+  /** automatic level upgrade (SPEC §3.3) */
+  upgradeMap: UpgradeMap
 }
 
 const bizHours = (h: number): Limit => ({ unit: 'business_minutes', amount: h * 60 })
@@ -50,7 +55,11 @@ export const DEFAULT_SLA_POLICY: SlaPolicy = {
     ...Object.fromEntries(EXTERNAL_CHANNELS.map((c) => [c, EXTERNAL_LIMITS])),
   },
   callback: { unit: 'calendar_minutes', amount: 12 * 60 },
+  dueSoonRatio: 0.8,
+  upgradeMap: DEFAULT_UPGRADE_MAP,
 }
+
+export const isBusinessLimit = (limit: Limit) => limit.unit === 'business_minutes' || limit.unit === 'business_days' || limit.unit === 'end_of_business_day'
 
 export function deadline(start: Date, limit: Limit, cal: BusinessCalendar): Date {
   switch (limit.unit) {
@@ -67,6 +76,12 @@ export function deadline(start: Date, limit: Limit, cal: BusinessCalendar): Date
   }
 }
 
+export interface PauseInterval {
+  from: Date
+  /** null while the pause lasts */
+  to: Date | null
+}
+
 export interface ClockFacts {
   level: Level | null
   major: boolean
@@ -76,35 +91,66 @@ export interface ClockFacts {
   clockStartedAt: Date
   signedAt: Date | null
   closureRequestedAt: Date | null
+  /** waiting for the customer: excluded from every clock */
+  pauses?: PauseInterval[]
 }
 
-export interface Deadlines {
-  handoverDueAt: Date
-  firstReplyDueAt: Date | null
-  closureDueAt: Date
-  callbackDueAt: Date | null
+export const CLOCKS = ['handover', 'firstReply', 'closure', 'callback'] as const
+export type ClockName = (typeof CLOCKS)[number]
+
+export interface ClockDeadline {
+  dueAt: Date
+  /** when `dueSoonRatio` of the limit has passed */
+  warnAt: Date
+  business: boolean
 }
 
-const earliest = (a: Date, b: Date | undefined) => (b && b < a ? b : a)
+export type Deadlines = Record<ClockName, ClockDeadline | null>
+
+/**
+ * A deadline pushed back by the pauses that began before it, each by its own length in the limit's
+ * unit (business minutes for business limits, minutes for calendar limits).
+ */
+function afterPauses(start: Date, due: Date, business: boolean, pauses: PauseInterval[], cal: BusinessCalendar): Date {
+  let result = due
+  for (const p of [...pauses].sort((a, b) => a.from.getTime() - b.from.getTime())) {
+    if (!p.to || p.to <= start || p.from >= result) continue
+    const from = p.from > start ? p.from : start
+    result = business ? addBusinessMinutes(result, businessMinutesBetween(from, p.to, cal), cal) : new Date(result.getTime() + (p.to.getTime() - from.getTime()))
+  }
+  return result
+}
+
+/** the instant at which `ratio` of the time from start to due has passed, in the limit's unit */
+function warnAt(start: Date, due: Date, business: boolean, ratio: number, cal: BusinessCalendar): Date {
+  if (!business) return new Date(start.getTime() + Math.round((due.getTime() - start.getTime()) * ratio))
+  return addBusinessMinutes(start, Math.round(businessMinutesBetween(start, due, cal) * ratio), cal)
+}
 
 /**
  * The deadlines of the four clocks. Before assessment a complaint runs on the general limits
  * (major and external complaints on the strong ones); the first-reply clock starts at signing and
- * the callback clock at the closure request.
+ * the callback clock at the closure request. The strictest of the level's limit and any channel
+ * override wins.
  */
 export function computeDeadlines(f: ClockFacts, policy: SlaPolicy, cal: BusinessCalendar): Deadlines {
   const row = policy.levels[f.major || f.externalBody ? 'strong' : (f.level ?? 'general')]
   // the intake channel's override and the external body's both apply, each where it is stricter
   const overrides = [policy.channelOverrides[f.channel], f.externalBody ? policy.channelOverrides[f.externalBody as Channel] : undefined]
-  const due = (clock: keyof ClockLimits, start: Date) =>
-    overrides.reduce((best, o) => {
-      const limit = o?.[clock]
-      return limit ? earliest(best, deadline(start, limit, cal)) : best
-    }, deadline(start, row[clock], cal))
+  const pauses = f.pauses ?? []
+  const clock = (limits: Limit[], start: Date): ClockDeadline => {
+    const candidates = limits.map((limit) => {
+      const business = isBusinessLimit(limit)
+      return { dueAt: afterPauses(start, deadline(start, limit, cal), business, pauses, cal), business }
+    })
+    const best = candidates.reduce((a, b) => (b.dueAt < a.dueAt ? b : a))
+    return { ...best, warnAt: warnAt(start, best.dueAt, best.business, policy.dueSoonRatio, cal) }
+  }
+  const limitsOf = (name: keyof ClockLimits) => [row[name], ...overrides.flatMap((o) => (o?.[name] ? [o[name]] : []))]
   return {
-    handoverDueAt: due('handover', f.clockStartedAt),
-    firstReplyDueAt: f.signedAt ? due('firstReply', f.signedAt > f.clockStartedAt ? f.signedAt : f.clockStartedAt) : null,
-    closureDueAt: due('closure', f.clockStartedAt),
-    callbackDueAt: f.closureRequestedAt ? deadline(f.closureRequestedAt, policy.callback, cal) : null,
+    handover: clock(limitsOf('handover'), f.clockStartedAt),
+    firstReply: f.signedAt ? clock(limitsOf('firstReply'), f.signedAt > f.clockStartedAt ? f.signedAt : f.clockStartedAt) : null,
+    closure: clock(limitsOf('closure'), f.clockStartedAt),
+    callback: f.closureRequestedAt ? clock([policy.callback], f.closureRequestedAt) : null,
   }
 }

@@ -38,7 +38,8 @@ export default fp(async function auth(app: FastifyInstance) {
     route.config = { ...route.config, roles }
     if (roles === PUBLIC) {
       schema.security = []
-    } else {
+    } else if (!schema.description?.includes('**Roles:**')) {
+      // once: Fastify's automatic HEAD route shares the GET route's schema object
       schema.description = `${schema.description ? `${schema.description}\n\n` : ''}**Roles:** ${roles.join(', ')}`
     }
   })

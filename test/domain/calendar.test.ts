@@ -31,39 +31,39 @@ t.test('Chinese public holidays and adjusted working days (调休) come from the
 t.test('a general complaint received Wednesday 17:30 before National Day is due after the adjusted working day', async (t) => {
   const facts: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-09-30T17:30'), signedAt: null, closureRequestedAt: null }
   const d = computeDeadlines(facts, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(d.handoverDueAt), '2026-09-30 18:00', 'handover: end of the business day of receipt')
+  t.equal(shIso(d.handover!.dueAt), '2026-09-30 18:00', 'handover: end of the business day of receipt')
   // 30 min on 30 Sep, 450 on 8 Oct, 450 on 9 Oct, 420 on Saturday 10 Oct (调休)
-  t.equal(shIso(d.closureDueAt), '2026-10-10 17:30', 'closure: 3 business days, the 调休 Saturday counts')
-  t.equal(d.firstReplyDueAt, null, 'the first-reply clock has not started')
+  t.equal(shIso(d.closure!.dueAt), '2026-10-10 17:30', 'closure: 3 business days, the 调休 Saturday counts')
+  t.equal(d.firstReply, null, 'the first-reply clock has not started')
 
   const afterHours = computeDeadlines({ ...facts, clockStartedAt: sh('2026-09-30T18:30') }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(afterHours.handoverDueAt), '2026-10-08 18:00', 'received after hours: end of the next business day')
+  t.equal(shIso(afterHours.handover!.dueAt), '2026-10-08 18:00', 'received after hours: end of the next business day')
 })
 
 t.test('limits per level and channel (SPEC §3.1)', async (t) => {
   const base: ClockFacts = { level: 'moderate', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: sh('2026-11-23T11:00'), closureRequestedAt: sh('2026-11-24T09:00') }
   const moderate = computeDeadlines(base, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(moderate.handoverDueAt), '2026-11-23 15:30', 'moderate: handover in 4 business hours')
-  t.equal(shIso(moderate.firstReplyDueAt!), '2026-11-24 11:30', 'moderate: first reply in 8 business hours from signing')
-  t.equal(shIso(moderate.callbackDueAt!), '2026-11-24 21:00', 'callback: 12 calendar hours after the closure request')
+  t.equal(shIso(moderate.handover!.dueAt), '2026-11-23 15:30', 'moderate: handover in 4 business hours')
+  t.equal(shIso(moderate.firstReply!.dueAt), '2026-11-24 11:30', 'moderate: first reply in 8 business hours from signing')
+  t.equal(shIso(moderate.callback!.dueAt), '2026-11-24 21:00', 'callback: 12 calendar hours after the closure request')
 
   const strong = computeDeadlines({ ...base, level: 'strong' }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(strong.handoverDueAt), '2026-11-23 10:30', 'strong: 30 calendar minutes')
-  t.equal(shIso(strong.firstReplyDueAt!), '2026-11-23 14:00', 'strong: 3 calendar hours')
-  t.equal(shIso(strong.closureDueAt), '2026-11-26 10:00', 'strong: 3 calendar days')
+  t.equal(shIso(strong.handover!.dueAt), '2026-11-23 10:30', 'strong: 30 calendar minutes')
+  t.equal(shIso(strong.firstReply!.dueAt), '2026-11-23 14:00', 'strong: 3 calendar hours')
+  t.equal(shIso(strong.closure!.dueAt), '2026-11-26 10:00', 'strong: 3 calendar days')
 
   const major = computeDeadlines({ ...base, level: 'general', major: true }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(major.handoverDueAt), '2026-11-23 10:30', 'major complaints run on the strong limits')
+  t.equal(shIso(major.handover!.dueAt), '2026-11-23 10:30', 'major complaints run on the strong limits')
 
   const irrational = computeDeadlines({ ...base, level: 'irrational' }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(irrational.closureDueAt), '2026-11-30 10:00', 'irrational: 5 business days')
+  t.equal(shIso(irrational.closure!.dueAt), '2026-11-30 10:00', 'irrational: 5 business days')
 
   const hotline = computeDeadlines({ ...base, level: 'general', channel: 'hotline_400' }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(hotline.firstReplyDueAt!), '2026-11-23 14:00', '400 hotline: first reply within 3 calendar hours')
+  t.equal(shIso(hotline.firstReply!.dueAt), '2026-11-23 14:00', '400 hotline: first reply within 3 calendar hours')
 
   const media = computeDeadlines({ ...base, level: 'general', channel: 'phone', externalBody: 'media' }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(media.handoverDueAt), '2026-11-23 10:30', 'media: hand over in 30 minutes')
-  t.equal(shIso(media.closureDueAt), '2026-11-26 10:00', 'media: close in 3 calendar days')
+  t.equal(shIso(media.handover!.dueAt), '2026-11-23 10:30', 'media: hand over in 30 minutes')
+  t.equal(shIso(media.closure!.dueAt), '2026-11-26 10:00', 'media: close in 3 calendar days')
 })
 
 t.test('end of business day on a Friday evening is Monday 18:00', async (t) => {
@@ -72,15 +72,15 @@ t.test('end of business day on a Friday evening is Monday 18:00', async (t) => {
 
 t.test('N business days land at the same clock time N working days later, even from a block’s edge', async (t) => {
   const general: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T20:00'), signedAt: null, closureRequestedAt: null }
-  t.equal(shIso(computeDeadlines(general, DEFAULT_SLA_POLICY, cal).closureDueAt), '2026-11-27 09:00', 'received Monday 20:00: the clock starts Tuesday 09:00 and ends Friday 09:00')
+  t.equal(shIso(computeDeadlines(general, DEFAULT_SLA_POLICY, cal).closure!.dueAt), '2026-11-27 09:00', 'received Monday 20:00: the clock starts Tuesday 09:00 and ends Friday 09:00')
   const signed = computeDeadlines({ ...general, clockStartedAt: sh('2026-11-23T09:00'), signedAt: sh('2026-11-23T13:30') }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(signed.firstReplyDueAt!), '2026-11-24 13:30', 'signed Monday 13:30: first reply due Tuesday 13:30')
+  t.equal(shIso(signed.firstReply!.dueAt), '2026-11-24 13:30', 'signed Monday 13:30: first reply due Tuesday 13:30')
 })
 
 t.test('a hotline complaint that turns out to be a media complaint keeps both overrides, each where stricter', async (t) => {
   const policy = { ...DEFAULT_SLA_POLICY, channelOverrides: { ...DEFAULT_SLA_POLICY.channelOverrides, hotline_400: { closure: { unit: 'business_days' as const, amount: 1 } } } }
   const facts: ClockFacts = { level: 'general', major: false, channel: 'hotline_400', externalBody: 'media', clockStartedAt: sh('2026-11-23T09:00'), signedAt: null, closureRequestedAt: null }
   const d = computeDeadlines(facts, policy, cal)
-  t.equal(shIso(d.closureDueAt), '2026-11-24 09:00', 'the hotline’s 1 business day beats the media’s 3 calendar days')
-  t.equal(shIso(d.handoverDueAt), '2026-11-23 09:30', 'the media’s 30 minutes still apply')
+  t.equal(shIso(d.closure!.dueAt), '2026-11-24 09:00', 'the hotline’s 1 business day beats the media’s 3 calendar days')
+  t.equal(shIso(d.handover!.dueAt), '2026-11-23 09:30', 'the media’s 30 minutes still apply')
 })

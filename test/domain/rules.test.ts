@@ -35,8 +35,9 @@ const complaint = (over: Partial<Complaint>): Complaint => ({
 const ctx = { now: new Date('2026-11-26T03:00:00Z'), reopenWindowDays: 30 }
 
 t.test('the state machine names the allowed actions of each status', async (t) => {
-  t.same(allowedActions('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw'])
+  t.same(allowedActions('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw', 'pause', 'resume'])
   t.same(allowedActions('closure_confirmed'), ['acknowledge', 'add_note', 'close', 'withdraw'])
+  t.notOk(allowedActions('in_progress').includes('escalate'), 'escalation is the scheduler’s, not a caller’s')
   t.notOk(allowedActions('deferred').includes('assess'), 'a deferred complaint is not re-assessed')
   t.same(allowedActions('withdrawn'), [])
   const err = t.throws(() => decide('close', complaint({ status: 'in_progress' }), {}, ctx)) as ProblemError

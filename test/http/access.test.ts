@@ -60,6 +60,9 @@ t.test('the OpenAPI document shows the security scheme and each operation’s ro
   t.same(doc.security, [{ apiKey: [] }])
   t.same(doc.paths['/v1/track/{reference}'].get.security, [], 'public operations need no key')
   t.match(doc.paths['/v1/complaints/{id}/close'].post.description, /\*\*Roles:\*\* management$/)
+  for (const item of Object.values<any>(doc.paths)) {
+    for (const op of Object.values<any>(item)) t.ok((op.description ?? '').split('**Roles:**').length <= 2, `${op.operationId} lists its roles once`)
+  }
 })
 
 t.test('a department key sees and acts on its own department’s complaints only: others are 404', async (t) => {

@@ -1,0 +1,44 @@
+import type { Complaint } from '../db/types.js'
+import { businessMinutesBetween, type BusinessCalendar } from './calendar.js'
+
+/**
+ * The four clocks of a complaint as people read them (SPEC §3.1): deadline, state and what is left.
+ * A clock runs from its start to its stopping event: handover until signing, first reply from signing
+ * until the first reply, closure until the closure request, callback from the closure request until
+ * the callback is recorded.
+ */
+export type ClockState = 'not_started' | 'running' | 'paused' | 'suspended' | 'met' | 'breached' | 'stopped'
+
+export interface ClockView {
+  clock: 'handover' | 'first_reply' | 'closure' | 'callback'
+  dueAt: Date | null
+  state: ClockState
+  stoppedAt: Date | null
+  /** business minutes left (negative once overdue); null when the clock is not running */
+  remainingBusinessMinutes: number | null
+  remainingMinutes: number | null
+}
+
+const ENDED = new Set(['closed', 'withdrawn'])
+
+export function clockViews(c: Complaint, now: Date, cal: BusinessCalendar): ClockView[] {
+  const clocks = [
+    { clock: 'handover' as const, started: true, dueAt: c.handover_due_at, stoppedAt: c.signed_at },
+    { clock: 'first_reply' as const, started: c.signed_at !== null, dueAt: c.first_reply_due_at, stoppedAt: c.first_replied_at },
+    { clock: 'closure' as const, started: true, dueAt: c.closure_due_at, stoppedAt: c.closure_requested_at ?? (c.status === 'closed' ? c.closed_at : null) },
+    { clock: 'callback' as const, started: c.closure_requested_at !== null, dueAt: c.callback_due_at, stoppedAt: c.callback_at },
+  ]
+  return clocks.map(({ clock, started, dueAt, stoppedAt }) => {
+    const view = (state: ClockState, running = false): ClockView => ({
+      clock, dueAt, state, stoppedAt,
+      remainingBusinessMinutes: running && dueAt ? (dueAt > now ? businessMinutesBetween(now, dueAt, cal) : -businessMinutesBetween(dueAt, now, cal)) : null,
+      remainingMinutes: running && dueAt ? Math.round((dueAt.getTime() - now.getTime()) / 60_000) : null,
+    })
+    if (!started || !dueAt) return view('not_started')
+    if (stoppedAt) return view(stoppedAt <= dueAt ? 'met' : 'breached')
+    if (ENDED.has(c.status)) return view('stopped')
+    if (clock === 'closure' && c.status === 'deferred') return view('suspended')
+    if (c.paused_at) return view('paused')
+    return view(now > dueAt ? 'breached' : 'running', true)
+  })
+}
