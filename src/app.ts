@@ -10,8 +10,12 @@ import { createSlaStore } from './sla/store.js'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
+import jobRoutes from './jobs/routes.js'
+import scheduler from './plugins/scheduler.js'
+import slaRoutes from './sla/routes.js'
 import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
+import metrics from './plugins/metrics.js'
 import { ProblemError } from './errors.js'
 import problems from './plugins/problems.js'
 import validation from './plugins/validation.js'
@@ -81,6 +85,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     config,
     clock: opts.clock ?? systemClock,
     sla: createSlaStore(database.db, { timeZone: config.BUSINESS_TIMEZONE }),
+    log: app.log,
   }
   app.decorate('services', services)
   app.addHook('onClose', async () => database.close())
@@ -100,14 +105,18 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
     keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
-    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
     errorResponseBuilder: (_req, ctx) =>
       new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
   })
   await app.register(openapi)
+  await app.register(metrics)
   await app.register(systemRoutes, { schema: database.schema })
   await app.register(complaintRoutes)
   await app.register(adminRoutes)
   await app.register(accessRoutes)
+  await app.register(slaRoutes)
+  await app.register(scheduler)
+  await app.register(jobRoutes)
   return app
 }

@@ -19,6 +19,8 @@ const Env = Type.Object({
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   SLOW_QUERY_MS: Type.Integer({ minimum: 0, default: 200 }),
   ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^cpk_[A-Za-z0-9_-]{32,}$', description: 'an admin key to create at start (first start of a deployment)' })),
+  SCHEDULER_ENABLED: Type.Boolean({ default: true, description: 'run the scheduled jobs in this process (coordinated through the database across replicas)' }),
+  CALENDAR_WARN_DAYS: Type.Integer({ minimum: 1, default: 60, description: 'warn this many days before the holiday data runs out' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key (per client address without one), per replica' }),
 })
 
@@ -26,7 +28,8 @@ export type Config = Static<typeof Env>
 
 export class ConfigError extends Error {}
 
-const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE'])
+const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS'])
+const booleanKeys = new Set(['SCHEDULER_ENABLED'])
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -34,7 +37,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const key of Object.keys(Env.properties)) {
     const value = env[key]
     if (value === undefined || value === '') continue
-    raw[key] = integerKeys.has(key) && /^-?\d+$/.test(value) ? Number(value) : value
+    raw[key] = integerKeys.has(key) && /^-?\d+$/.test(value) ? Number(value) : booleanKeys.has(key) && /^(true|false)$/.test(value) ? value === 'true' : value
   }
   const withDefaults = Value.Default(Env, raw)
   const errors = [...Value.Errors(Env, withDefaults)]

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import type { Database } from './db/types.js'
 import type { SlaStore } from './sla/store.js'
@@ -16,4 +17,5 @@ export interface Services {
   clock: Clock
   /** SLA policy versions and the business calendar */
   sla: SlaStore
+  log: FastifyBaseLogger
 }

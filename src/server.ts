@@ -3,6 +3,7 @@ import { buildApp, createLogger } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { openDatabase } from './db/open.js'
 import { ensureFirstAdminKey } from './access/keys.js'
+import { checkCalendarCoverage } from './jobs/calendar-coverage.js'
 
 /** The process: config, database, listen, graceful shutdown. */
 async function main() {
@@ -22,6 +23,9 @@ async function main() {
   const app = await buildApp({ config, database, logger })
   app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined }, 'database ready and migrated')
   const firstKey = await ensureFirstAdminKey(database.db, new Date(), config.ADMIN_API_KEY)
+  // the holiday-data warning goes to the log at start, not only with the daily job
+  const coverage = await checkCalendarCoverage(app.services, app.services.clock.now())
+  if (!coverage.warning) app.log.info({ coveredThrough: coverage.coveredThrough }, 'holiday data covers the coming months')
 
   // SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database (onClose)
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {

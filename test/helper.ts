@@ -76,7 +76,7 @@ export interface TestApp {
   /** API keys made for the test, by role and by `department:<id>` */
   keys: Map<string, { id: string; secret: string }>
   /** `as` defaults to the first role the authorisation table allows for the operation */
-  call(method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown, headers?: Record<string, string>, as?: As): Promise<Reply>
+  call(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>, as?: As): Promise<Reply>
   keyFor(as: Exclude<As, 'anonymous'>): Promise<string>
 }
 
@@ -103,7 +103,7 @@ export function operationMatchers(app: FastifyInstance) {
 }
 
 export async function testApp(t: Test, opts: { now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...opts.env })
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...opts.env })
   const clock = new TestClock(opts.now ?? '2026-11-26T02:00:00Z') // Thu 10:00 Asia/Shanghai
   const database = await testDatabase()
   const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })

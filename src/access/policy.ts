@@ -53,6 +53,15 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
   createReceiver: ['admin'],
   updateReceiver: ['admin'],
 
+  listSlaPolicies: ['admin', 'cs_manager', 'management', 'auditor'],
+  createSlaPolicy: ['admin'],
+  getCalendar: ['admin', 'cs_manager', 'management', 'auditor'],
+  setCalendarOverride: ['admin'],
+  deleteCalendarOverride: ['admin'],
+  listJobs: ['admin', 'auditor'],
+  runJob: ['admin'],
+  metrics: PUBLIC,
+
   listApiKeys: ['admin'],
   createApiKey: ['admin'],
   rotateApiKey: ['admin'],

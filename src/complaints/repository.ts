@@ -61,10 +61,12 @@ export interface TimelineInsert {
   data: Record<string, unknown>
 }
 
-export async function appendTimeline(trx: Transaction<Database>, e: TimelineInsert): Promise<void> {
+/** appends timeline entries in one statement */
+export async function appendTimeline(trx: Transaction<Database>, ...entries: TimelineInsert[]): Promise<void> {
+  if (entries.length === 0) return
   await trx
     .insertInto('complaint_timeline')
-    .values({
+    .values(entries.map((e) => ({
       complaint_id: e.complaintId,
       at: e.at,
       actor: JSON.stringify(e.actor),
@@ -74,7 +76,7 @@ export async function appendTimeline(trx: Transaction<Database>, e: TimelineInse
       before: JSON.stringify(e.before),
       after: JSON.stringify(e.after),
       data: JSON.stringify(e.data),
-    })
+    })))
     .execute()
 }
 

@@ -107,7 +107,7 @@ export interface SlaPolicyTable {
   version: number
   policy: Json<unknown>
   note: string | null
-  created_at: Generated<Timestamp>
+  created_at: ColumnType<Date, Date | string | undefined, never>
   created_by: string | null
 }
 
@@ -116,7 +116,7 @@ export interface CalendarOverrideTable {
   day: string
   working: boolean
   note: string | null
-  created_at: Generated<Timestamp>
+  created_at: ColumnType<Date, Date | string | undefined, never>
 }
 
 export interface BreachTable {

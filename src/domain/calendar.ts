@@ -169,3 +169,29 @@ export function endOfBusinessDay(t: Date, cal: BusinessCalendar): Date {
   if (!last) throw new Error('calendar has no working-hour blocks')
   return fromLocal(date, last[1], cal.timeZone)
 }
+
+export interface CalendarCoverage {
+  holidayDataYears: { first: number; last: number }
+  /** the last year whose holidays are known: the package's data, extended by years with overrides */
+  coveredThrough: number
+  daysLeft: number
+  /** set from `warnDays` before the covered range ends, until the next year's overrides are posted */
+  warning: string | null
+}
+
+/**
+ * Which years the calendar knows. The holiday package answers "ordinary day" for years it has no
+ * data for, so beyond its last year the service relies on overrides: a year with at least one
+ * override counts as posted (the State Council's list always has entries).
+ */
+export function calendarCoverage(overrideDays: Iterable<string>, today: string, warnDays = 60): CalendarCoverage {
+  const overrideYears = new Set([...overrideDays].map((d) => Number(d.slice(0, 4))))
+  let coveredThrough = HOLIDAY_DATA_YEARS.last
+  while (overrideYears.has(coveredThrough + 1)) coveredThrough++
+  const end = `${coveredThrough}-12-31`
+  const daysLeft = Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000)
+  const warning = daysLeft <= warnDays
+    ? `public holidays are known only through ${end} (${daysLeft} days left): post the ${coveredThrough + 1} holidays and adjusted working days with PUT /v1/admin/calendar/overrides/{date}`
+    : null
+  return { holidayDataYears: HOLIDAY_DATA_YEARS, coveredThrough, daysLeft, warning }
+}

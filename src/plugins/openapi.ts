@@ -34,6 +34,7 @@ export default fp(async function openapi(app: FastifyInstance) {
         { name: 'tracking', description: 'Complainant-facing status' },
         { name: 'admin', description: 'Departments, receivers, categories' },
         { name: 'access', description: 'API keys and the audit log' },
+        { name: 'sla', description: 'SLA policy versions and the business calendar (工作时间, 法定节假日, 调休)' },
         { name: 'system', description: 'Health and readiness' },
       ],
     },

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { RunCoordinator } from 'node-cron'
+import type { Database } from '../db/types.js'
+
+/**
+ * node-cron's run coordinator on Postgres, so that with several replicas each job runs once per tick
+ * and never overlaps itself:
+ * - a lease per job (`job_leases`): taken only when free or expired, so a run still going blocks the
+ *   next tick everywhere, and a crashed holder's lease expires after its TTL;
+ * - a row per job and tick (`job_ticks`, insert-once): the first replica to claim the tick runs it.
+ * node-cron's keys look like `<task name>:<tick ISO time>`.
+ */
+export interface DbRunCoordinator extends RunCoordinator {
+  holder: string
+  /** takes the job's lease outside the cron schedule (on-demand runs); false while another run holds it */
+  acquire(job: string, ttlMs: number): Promise<boolean>
+  release(job: string): Promise<void>
+}
+
+export const newHolderId = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
+
+export function createRunCoordinator(db: Kysely<Database>, now: () => Date, holder = newHolderId()): DbRunCoordinator {
+  const jobOf = (key: string) => key.slice(0, key.indexOf(':'))
+
+  async function acquire(job: string, ttlMs: number, via: Kysely<Database> = db): Promise<boolean> {
+    const at = now()
+    const lease = await via
+      .insertInto('job_leases')
+      .values({ job, holder, lease_until: new Date(at.getTime() + ttlMs) })
+      .onConflict((oc) => oc.column('job').doUpdateSet({ holder, lease_until: new Date(at.getTime() + ttlMs) }).where('job_leases.lease_until', '<=', at))
+      .returning('job')
+      .executeTakeFirst()
+    return lease !== undefined
+  }
+
+  async function release(job: string, via: Kysely<Database> = db): Promise<void> {
+    await via.updateTable('job_leases').set({ lease_until: now() }).where('job', '=', job).where('holder', '=', holder).execute()
+  }
+
+  return {
+    holder,
+    acquire: (job, ttlMs) => acquire(job, ttlMs),
+    release: (job) => release(job),
+    async shouldRun(key, ttlMs) {
+      const job = jobOf(key)
+      return db.transaction().execute(async (trx) => {
+        if (!(await acquire(job, ttlMs, trx))) return false
+        const tick = await trx
+          .insertInto('job_ticks')
+          .values({ key, job, holder, claimed_at: now() })
+          .onConflict((oc) => oc.column('key').doNothing())
+          .returning('key')
+          .executeTakeFirst()
+        if (!tick) await release(job, trx) // another replica already ran this tick
+        return tick !== undefined
+      })
+    },
+    async onComplete(key) {
+      await db.updateTable('job_ticks').set({ finished_at: now() }).where('key', '=', key).execute()
+      await release(jobOf(key))
+    },
+  }
+}

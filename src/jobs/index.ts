@@ -1,0 +1,37 @@
+import type { Services } from '../context.js'
+import { checkCalendarCoverage } from './calendar-coverage.js'
+import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
+
+/** The scheduled jobs: each a function of (services, now) that the scheduler, the API and tests call. */
+export interface JobDefinition {
+  /** cron expression in the business time zone */
+  schedule: string
+  /** a holder that dies keeps the job for at most this long */
+  leaseMs: number
+  description: string
+  run(s: Services, now: Date): Promise<unknown>
+}
+
+export const JOBS = {
+  'sla-sweep': {
+    schedule: '* * * * *',
+    leaseMs: 5 * 60_000,
+    description: 'records breached clocks once per cycle (sla.breached) and upgrades complaints whose closure limit passed',
+    run: runSlaSweep,
+  },
+  'due-soon': {
+    schedule: '* * * * *',
+    leaseMs: 5 * 60_000,
+    description: 'warns once per clock and cycle when the due-soon share of a limit has passed (sla.due_soon)',
+    run: recordDueSoon,
+  },
+  'calendar-coverage': {
+    schedule: '0 9 * * *',
+    leaseMs: 10 * 60_000,
+    description: 'warns while the holiday data is about to run out; prunes old scheduler rows',
+    run: checkCalendarCoverage,
+  },
+} satisfies Record<string, JobDefinition>
+
+export type JobName = keyof typeof JOBS
+export const JOB_NAMES = Object.keys(JOBS) as JobName[]

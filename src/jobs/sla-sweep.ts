@@ -1,0 +1,111 @@
+import { sql, type RawBuilder } from 'kysely'
+import type { Services } from '../context.js'
+import type { Actor, Complaint } from '../db/types.js'
+import { runAction } from '../complaints/commands.js'
+import { appendTimeline } from '../complaints/repository.js'
+import { appendEvents, complaintEventData } from '../outbox/outbox.js'
+import { ProblemError } from '../errors.js'
+
+/** the scheduler as it appears on the timeline and in the audit log */
+export const SCHEDULER: Actor = { type: 'system', id: null, role: null, name: 'scheduler' }
+
+/**
+ * Each clock's deadline column, due-soon column and "still running" condition (SPEC §3.2). A clock
+ * of a paused, closed or withdrawn complaint does not run; a deferred complaint's closure clock
+ * is suspended (it is followed up instead).
+ */
+export const CLOCK_SQL = {
+  handover: { due: 'handover_due_at', warn: 'handover_warn_at', running: sql`signed_at is null` },
+  first_reply: { due: 'first_reply_due_at', warn: 'first_reply_warn_at', running: sql`signed_at is not null and first_replied_at is null` },
+  closure: { due: 'closure_due_at', warn: 'closure_warn_at', running: sql`closure_requested_at is null and status <> 'deferred'` },
+  callback: { due: 'callback_due_at', warn: 'callback_warn_at', running: sql`closure_requested_at is not null and callback_at is null` },
+} as const
+export type ClockKey = keyof typeof CLOCK_SQL
+const CLOCK_KEYS = Object.keys(CLOCK_SQL) as ClockKey[]
+
+const runningClock = (clock: ClockKey, column: 'due' | 'warn', now: Date): RawBuilder<boolean> =>
+  sql<boolean>`${sql.ref(CLOCK_SQL[clock][column])} < ${now} and ${CLOCK_SQL[clock].running}
+    and paused_at is null and status not in ('closed', 'withdrawn')`
+
+type Hit = Complaint & { hit_cycle: number; hit_due_at: Date }
+
+/**
+ * Records every clock that passed its deadline (or its due-soon threshold) once per cycle: one
+ * set-based statement per clock kind, over the deadline indexes, whose rows then get their timeline
+ * entries and events in two more statements. Nothing is loaded one complaint at a time.
+ */
+async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promise<Record<ClockKey, number>> {
+  return s.db.transaction().execute(async (trx) => {
+    const hits: Array<{ clock: ClockKey; rows: Hit[] }> = []
+    for (const clock of CLOCK_KEYS) {
+      const { due } = CLOCK_SQL[clock]
+      const statement = kind === 'breach'
+        ? sql<Hit>`with ins as (
+            insert into breaches (complaint_id, clock, cycle, due_at, detected_at, department_id, level)
+            select id, ${clock}, clock_cycle, ${sql.ref(due)}, ${now}, department_id, level
+            from complaints where ${runningClock(clock, 'due', now)}
+            on conflict (complaint_id, clock, cycle) do nothing
+            returning complaint_id, cycle, due_at)
+          select c.*, ins.cycle as hit_cycle, ins.due_at as hit_due_at from ins join complaints c on c.id = ins.complaint_id`
+        : sql<Hit>`with ins as (
+            insert into due_soon_notices (complaint_id, clock, cycle, warned_at)
+            select id, ${clock}, clock_cycle, ${now}
+            from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now}
+            on conflict (complaint_id, clock, cycle) do nothing
+            returning complaint_id, cycle)
+          select c.*, ins.cycle as hit_cycle, c.${sql.ref(due)} as hit_due_at from ins join complaints c on c.id = ins.complaint_id`
+      hits.push({ clock, rows: (await statement.execute(trx)).rows })
+    }
+    const all = hits.flatMap(({ clock, rows }) => rows.map((c) => ({ clock, c })))
+    const action = kind === 'breach' ? 'sla_breached' : 'sla_due_soon'
+    const facts = (clock: ClockKey, c: Hit) => ({ clock, cycle: c.hit_cycle, dueAt: new Date(c.hit_due_at).toISOString() })
+    await appendTimeline(trx, ...all.map(({ clock, c }) => ({
+      complaintId: c.id, at: now, actor: SCHEDULER, action, fromStatus: c.status, toStatus: c.status, before: {}, after: {}, data: facts(clock, c),
+    })))
+    await appendEvents(trx, all.map(({ clock, c }) => ({
+      type: kind === 'breach' ? 'sla.breached' : 'sla.due_soon', complaintId: c.id, occurredAt: now, data: complaintEventData(c, facts(clock, c)),
+    })))
+    return Object.fromEntries(hits.map(({ clock, rows }) => [clock, rows.length])) as Record<ClockKey, number>
+  })
+}
+
+export const recordBreaches = (s: Services, now: Date) => sweep(s, now, 'breach')
+export const recordDueSoon = (s: Services, now: Date) => sweep(s, now, 'due_soon')
+
+/** at most this many upgrades per run; the rest follow on the next tick */
+const ESCALATION_BATCH = 500
+
+/**
+ * SPEC §3.3: a complaint with no closure request by its closure deadline (and not deferred) moves up
+ * a level and its clocks restart. The candidates come from one indexed query; each upgrade then takes
+ * the one lifecycle path (lock, decide, timeline, audit, events) like any other step.
+ */
+export async function escalateOverdue(s: Services, now: Date): Promise<{ escalated: number; ids: string[] }> {
+  const candidates = await s.db
+    .selectFrom('complaints')
+    .select('id')
+    .where(runningClock('closure', 'due', now))
+    .orderBy('closure_due_at')
+    .limit(ESCALATION_BATCH)
+    .execute()
+  const ids: string[] = []
+  for (const { id } of candidates) {
+    try {
+      await runAction(s, 'escalate', id, { reason: 'closure limit passed without a closure request' }, {
+        audit: { actor: SCHEDULER, operation: 'escalate', requestId: null },
+      })
+      ids.push(id)
+    } catch (err) {
+      // a closure request or a pause arrived since the query: nothing to escalate any more
+      if (!(err instanceof ProblemError && err.status === 409)) throw err
+    }
+  }
+  return { escalated: ids.length, ids }
+}
+
+/** the minute job: breaches first (so the missed cycle is on record), then the upgrades they cause */
+export async function runSlaSweep(s: Services, now: Date) {
+  const breaches = await recordBreaches(s, now)
+  const { escalated } = await escalateOverdue(s, now)
+  return { breaches, escalated }
+}

@@ -1,0 +1,66 @@
+import cron, { type ScheduledTask } from 'node-cron'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { conflict, notFound } from '../errors.js'
+import { createRunCoordinator, type DbRunCoordinator } from '../jobs/coordinator.js'
+import { JOBS, type JobName } from '../jobs/index.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: {
+      coordinator: DbRunCoordinator
+      /** runs a job now, under its lease (no overlap with a scheduled run anywhere) */
+      runNow(name: string): Promise<unknown>
+    }
+  }
+}
+
+/**
+ * The scheduler: node-cron tasks in the business time zone, coordinated through Postgres with
+ * node-cron's own `distributed` option, so several replicas run each job once per tick. Starts when
+ * the app is ready, stops on close and waits for running jobs.
+ */
+export default fp(async function scheduler(app: FastifyInstance) {
+  const s = app.services
+  const coordinator = createRunCoordinator(s.db, () => s.clock.now())
+
+  async function runNow(name: string) {
+    const job = JOBS[name as JobName]
+    if (!job) throw notFound('job', name)
+    if (!(await coordinator.acquire(name, job.leaseMs))) throw conflict(`job ${name} is running right now (its lease is held); try again shortly`)
+    try {
+      return await job.run(s, s.clock.now())
+    } finally {
+      await coordinator.release(name)
+    }
+  }
+  app.decorate('jobs', { coordinator, runNow })
+
+  const tasks: ScheduledTask[] = []
+  const running = new Set<Promise<unknown>>()
+
+  app.addHook('onReady', async () => {
+    if (!s.config.SCHEDULER_ENABLED) return
+    for (const [name, job] of Object.entries(JOBS)) {
+      const task = cron.schedule(
+        job.schedule,
+        () => {
+          const run = job.run(s, s.clock.now()).then(
+            (result) => app.log.debug({ job: name, result }, 'job finished'),
+            (err: unknown) => app.log.error({ err, job: name }, 'job failed'),
+          )
+          running.add(run)
+          return run.finally(() => running.delete(run))
+        },
+        { name, timezone: s.config.BUSINESS_TIMEZONE, noOverlap: true, distributed: true, runCoordinator: coordinator, distributedLease: job.leaseMs },
+      )
+      tasks.push(task)
+    }
+    app.log.info({ jobs: Object.keys(JOBS), holder: coordinator.holder }, 'scheduler started')
+  })
+
+  app.addHook('onClose', async () => {
+    for (const task of tasks) await task.destroy()
+    await Promise.allSettled([...running])
+  })
+}, { name: 'scheduler' })

@@ -1,0 +1,147 @@
+import { sql } from 'kysely'
+import { Type } from 'typebox'
+import type { FastifyInstance } from 'fastify'
+import { audited } from '../audit/audit.js'
+import { calendarCoverage, HOLIDAY_DATA_YEARS, standardDayMinutes, toLocal } from '../domain/calendar.js'
+import { CHANNELS, LEVELS } from '../domain/vocabulary.js'
+import type { SlaPolicy } from '../domain/sla.js'
+import { DateTime, Nullable, problems, Text } from '../http/common-schemas.js'
+import { auditContext } from '../plugins/auth.js'
+
+const strict = { additionalProperties: false } as const
+
+const Limit = Type.Union([
+  Type.Object({ unit: Type.Enum(['business_minutes', 'business_days', 'calendar_minutes', 'calendar_days']), amount: Type.Number({ exclusiveMinimum: 0 }) }, strict),
+  Type.Object({ unit: Type.Literal('end_of_business_day') }, strict),
+], { description: 'business units count working time only; calendar units every minute' })
+const ClockLimits = Type.Object({ handover: Limit, firstReply: Limit, closure: Limit }, strict)
+const PartialLimits = Type.Object({ handover: Type.Optional(Limit), firstReply: Type.Optional(Limit), closure: Type.Optional(Limit) }, strict)
+const UpgradeTarget = Type.Enum(['general', 'moderate', 'strong'])
+
+const PolicyBody = Type.Object(
+  {
+    levels: Type.Object(Object.fromEntries(LEVELS.map((l) => [l, ClockLimits])) as Record<(typeof LEVELS)[number], typeof ClockLimits>, strict),
+    channelOverrides: Type.Object(Object.fromEntries(CHANNELS.map((c) => [c, Type.Optional(PartialLimits)])) as Record<(typeof CHANNELS)[number], ReturnType<typeof Type.Optional<typeof PartialLimits>>>, strict),
+    callback: Limit,
+    dueSoonRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'sla.due_soon when this share of a limit has passed' }),
+    upgradeMap: Type.Object({ general: UpgradeTarget, moderate: UpgradeTarget, strong: UpgradeTarget }, { ...strict, description: 'SPEC §3.3 automatic upgrade; irrational goes from the first to the second stage' }),
+  },
+  strict,
+)
+
+const PolicyVersion = Type.Object({
+  version: Type.Integer(), current: Type.Boolean(), note: Nullable(Type.String()), createdAt: DateTime(), createdBy: Nullable(Type.String()), policy: PolicyBody,
+})
+
+const CalendarSchema = Type.Object({
+  timeZone: Type.String(),
+  workingHours: Type.Array(Type.Object({ from: Type.String(), to: Type.String() })),
+  standardDayMinutes: Type.Integer(),
+  holidayData: Type.Object({ package: Type.String(), firstYear: Type.Integer(), lastYear: Type.Integer() }),
+  coverage: Type.Object({ coveredThrough: Type.Integer(), daysLeft: Type.Integer(), warning: Nullable(Type.String()) }),
+  overrides: Type.Array(Type.Object({ date: Type.String({ format: 'date' }), working: Type.Boolean(), note: Nullable(Type.String()) })),
+})
+const DateParams = Type.Object({ date: Type.String({ format: 'date' }) }, strict)
+const OverrideBody = Type.Object(
+  { working: Type.Boolean({ description: 'true: a working day (e.g. 调休 Saturday); false: a day off' }), note: Type.Optional(Text(200)) },
+  { ...strict, examples: [{ working: false, note: '2027 元旦' }] },
+)
+
+const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
+
+/** SLA policies (versioned) and the business calendar (SPEC §3.1) */
+export default async function slaRoutes(app: FastifyInstance) {
+  const { services } = app
+  const tags = ['sla']
+
+  async function versions() {
+    const rows = await services.db.selectFrom('sla_policies').selectAll().orderBy('version', 'desc').execute()
+    return rows.map((r, i) => ({
+      version: r.version, current: i === 0, note: r.note, createdAt: r.created_at.toISOString(), createdBy: r.created_by,
+      policy: r.policy as Omit<SlaPolicy, 'version'>,
+    }))
+  }
+
+  app.get('/v1/admin/sla-policies', {
+    schema: { operationId: 'listSlaPolicies', tags, summary: 'SLA policy versions, newest (current) first', response: { 200: Type.Object({ items: Type.Array(PolicyVersion) }) } },
+  }, async () => ({ items: await versions() }))
+
+  app.post('/v1/admin/sla-policies', {
+    schema: {
+      operationId: 'createSlaPolicy', tags, summary: 'Publish a new SLA policy version',
+      description: 'New complaints run on it; existing complaints keep the version they started with.',
+      body: Type.Object({ policy: PolicyBody, note: Type.Optional(Text(500)) }, strict),
+      response: { 201: PolicyVersion, ...problems(400) },
+    },
+  }, async (req, reply) => {
+    const { policy, note } = req.body as { policy: unknown; note?: string }
+    const now = services.clock.now()
+    const version = await audited(services.db, auditContext(req), now, async (trx) => {
+      await sql`lock table sla_policies in share row exclusive mode`.execute(trx)
+      const { v } = await trx.selectFrom('sla_policies').select((eb) => eb.fn.max('version').as('v')).executeTakeFirstOrThrow()
+      const next = Number(v) + 1
+      await trx.insertInto('sla_policies').values({ version: next, policy: JSON.stringify(policy), note: note ?? null, created_at: now, created_by: req.principal?.name ?? null }).execute()
+      return { result: next, change: { entityType: 'sla_policy', entityId: String(next), before: null, after: { version: next, policy, note } } }
+    })
+    services.sla.invalidate()
+    return reply.code(201).send((await versions()).find((p) => p.version === version)!)
+  })
+
+  async function calendarView() {
+    const calendar = await services.sla.calendar()
+    const rows = await services.db.selectFrom('calendar_overrides').select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'working', 'note']).orderBy('day').execute()
+    const coverage = calendarCoverage(rows.map((r) => r.day), toLocal(services.clock.now(), calendar.timeZone).date, services.config.CALENDAR_WARN_DAYS)
+    return {
+      timeZone: calendar.timeZone,
+      workingHours: calendar.blocks.map(([from, to]) => ({ from: hhmm(from), to: hhmm(to) })),
+      standardDayMinutes: standardDayMinutes(calendar),
+      holidayData: { package: 'chinese-days', firstYear: HOLIDAY_DATA_YEARS.first, lastYear: HOLIDAY_DATA_YEARS.last },
+      coverage: { coveredThrough: coverage.coveredThrough, daysLeft: coverage.daysLeft, warning: coverage.warning },
+      overrides: rows.map((r) => ({ date: r.day, working: r.working, note: r.note })),
+    }
+  }
+
+  app.get('/v1/admin/calendar', {
+    schema: {
+      operationId: 'getCalendar', tags, summary: 'The business calendar: hours, holiday data coverage, overrides',
+      description: '`coverage.warning` is set from CALENDAR_WARN_DAYS (60) days before the holiday data runs out, until overrides for the next year are posted.',
+      response: { 200: CalendarSchema },
+    },
+  }, calendarView)
+
+  app.put('/v1/admin/calendar/overrides/:date', {
+    schema: {
+      operationId: 'setCalendarOverride', tags, summary: 'Declare a date a working day or a day off',
+      description: 'Overrides beat the holiday data: use them for organisation-specific days and for years the data does not cover. Deadlines already computed stay as they are; new clocks use the override.',
+      params: DateParams, body: OverrideBody, response: { 200: CalendarSchema, ...problems(400) },
+    },
+  }, async (req) => {
+    const { date } = req.params as { date: string }
+    const { working, note } = req.body as { working: boolean; note?: string }
+    const now = services.clock.now()
+    await audited(services.db, auditContext(req), now, async (trx) => {
+      const before = await trx.selectFrom('calendar_overrides').select(['working', 'note']).where('day', '=', date).executeTakeFirst()
+      await trx.insertInto('calendar_overrides').values({ day: date, working, note: note ?? null })
+        .onConflict((oc) => oc.column('day').doUpdateSet({ working, note: note ?? null })).execute()
+      return { result: null, change: { entityType: 'calendar_override', entityId: date, before: before ?? null, after: { working, note: note ?? null } } }
+    })
+    services.sla.invalidate()
+    return calendarView()
+  })
+
+  app.delete('/v1/admin/calendar/overrides/:date', {
+    schema: {
+      operationId: 'deleteCalendarOverride', tags, summary: 'Remove an override: the holiday data applies again',
+      params: DateParams, response: { 200: CalendarSchema, ...problems(400, 404) },
+    },
+  }, async (req) => {
+    const { date } = req.params as { date: string }
+    const now = services.clock.now()
+    await audited(services.db, auditContext(req), now, async (trx) => {
+      const before = await trx.deleteFrom('calendar_overrides').where('day', '=', date).returning(['working', 'note']).executeTakeFirst()
+      return { result: null, change: { entityType: 'calendar_override', entityId: date, before: before ?? null, after: null } }
+    })
+    services.sla.invalidate()
+    return calendarView()
+  })
+}
