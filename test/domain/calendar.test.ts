@@ -1,5 +1,5 @@
 import t from 'tap'
-import { addBusinessMinutes, businessMinutesBetween, defaultCalendar, endOfBusinessDay, HOLIDAY_DATA_YEARS, isWorkingDay, standardDayMinutes } from '../../src/domain/calendar.js'
+import { addBusinessMinutes, businessMinutesBetween, calendarCoverage, defaultCalendar, endOfBusinessDay, HOLIDAY_DATA_YEARS, isWorkingDay, standardDayMinutes } from '../../src/domain/calendar.js'
 import { computeDeadlines, DEFAULT_SLA_POLICY, type ClockFacts } from '../../src/domain/sla.js'
 
 const cal = defaultCalendar('Asia/Shanghai')
@@ -83,4 +83,50 @@ t.test('a hotline complaint that turns out to be a media complaint keeps both ov
   const d = computeDeadlines(facts, policy, cal)
   t.equal(shIso(d.closure!.dueAt), '2026-11-24 09:00', 'the hotline’s 1 business day beats the media’s 3 calendar days')
   t.equal(shIso(d.handover!.dueAt), '2026-11-23 09:30', 'the media’s 30 minutes still apply')
+})
+
+t.test('the issue’s calendar cases with real 2026 dates', async (t) => {
+  const general = (local: string): ClockFacts => ({ level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh(local), signedAt: null, closureRequestedAt: null })
+  // Thursday 24 Sept 17:30: 30 minutes that day, Mid-Autumn 25–27 Sept skipped, then Mon 28, Tue 29 and
+  // 420 minutes of Wed 30 Sept
+  const midAutumn = computeDeadlines(general('2026-09-24T17:30'), DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(midAutumn.handover!.dueAt), '2026-09-24 18:00')
+  t.equal(shIso(midAutumn.closure!.dueAt), '2026-09-30 17:30', 'the Mid-Autumn days do not count')
+  t.equal(isWorkingDay('2026-09-20', cal), true, 'Sunday 20 September 2026 is an adjusted working day')
+  const sunday = computeDeadlines(general('2026-09-20T10:00'), DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(sunday.handover!.dueAt), '2026-09-20 18:00', 'a general complaint received on the 调休 Sunday is handed over that day')
+  const strongAtNight = computeDeadlines({ ...general('2026-10-03T23:50'), level: 'strong' }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(strongAtNight.handover!.dueAt), '2026-10-04 00:20', 'a strong complaint’s 30 minutes ignore the calendar (night, holiday)')
+  const withOverride = defaultCalendar('Asia/Shanghai', new Map([['2026-11-24', false]]))
+  const overridden = computeDeadlines(general('2026-11-23T17:30'), DEFAULT_SLA_POLICY, withOverride)
+  t.equal(shIso(overridden.closure!.dueAt), '2026-11-27 17:30', 'an override day off (Tue 24 Nov) is skipped')
+})
+
+t.test('pauses are excluded, in each limit’s own unit', async (t) => {
+  const base: ClockFacts = { level: 'moderate', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: null, closureRequestedAt: null }
+  const paused = computeDeadlines({ ...base, pauses: [{ from: sh('2026-11-23T11:00'), to: sh('2026-11-23T14:30') }] }, DEFAULT_SLA_POLICY, cal)
+  // handover: 4 business hours, due 15:30; the pause 11:00–14:30 holds 2 business hours (lunch excluded)
+  t.equal(shIso(paused.handover!.dueAt), '2026-11-23 17:30')
+  const strong = computeDeadlines({ ...base, level: 'strong', pauses: [{ from: sh('2026-11-23T10:10'), to: sh('2026-11-23T10:25') }] }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(strong.handover!.dueAt), '2026-11-23 10:45', 'a calendar limit moves by the pause’s calendar length')
+  const before = computeDeadlines({ ...base, pauses: [{ from: sh('2026-11-23T08:00'), to: sh('2026-11-23T09:30') }] }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(before.handover!.dueAt), '2026-11-23 15:30', 'a pause before the clock started changes nothing')
+})
+
+t.test('due-soon thresholds at 80% of each limit', async (t) => {
+  const d = computeDeadlines({ level: 'strong', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: null, closureRequestedAt: null }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(d.handover!.warnAt), '2026-11-23 10:24', '80% of 30 minutes')
+  const g = computeDeadlines({ level: 'moderate', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: null, closureRequestedAt: null }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(g.handover!.warnAt), '2026-11-23 14:42', '80% of 4 business hours (192 minutes, lunch excluded)')
+})
+
+t.test('calendar coverage warns from 60 days before the data ends, until next year’s overrides exist', async (t) => {
+  const last = HOLIDAY_DATA_YEARS.last
+  t.equal(calendarCoverage([], `${last}-10-01`).warning, null, '91 days left: quiet')
+  const soon = calendarCoverage([], `${last}-11-26`)
+  t.equal(soon.daysLeft, 35)
+  t.match(soon.warning, `known only through ${last}-12-31`)
+  const posted = calendarCoverage([`${last + 1}-01-01`], `${last}-11-26`)
+  t.equal(posted.coveredThrough, last + 1)
+  t.equal(posted.warning, null)
 })

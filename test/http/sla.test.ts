@@ -1,0 +1,244 @@
+import type { KyselyPlugin } from 'kysely'
+import t from 'tap'
+import { createRunCoordinator } from '../../src/jobs/coordinator.js'
+import { recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
+import { testApp, webComplaint, type TestApp } from '../helper.js'
+
+/** a complaint assessed to the service station at the test clock's current time */
+async function assessedComplaint(api: TestApp, level = 'general', over: Record<string, unknown> = {}) {
+  const c = (await api.call('POST', '/v1/complaints', webComplaint(over))).json
+  return (await api.call('POST', `/v1/complaints/${c.id}/assess`, { categoryId: 'service_quality', level, departmentId: 'service-station', ...(level === 'irrational' ? { followUpMode: 'watch' } : {}) })).json
+}
+
+const breachesOf = async (api: TestApp, id: string) =>
+  api.db.selectFrom('breaches').select(['clock', 'cycle']).where('complaint_id', '=', id).orderBy('id').execute()
+
+t.test('the sweep records each breach once, with a timeline entry and an sla.breached event', async (t) => {
+  const api = await testApp(t) // Thu 2026-11-26 10:00 Shanghai
+  const c = await assessedComplaint(api, 'moderate') // handover: 4 business hours, lunch excluded → 15:30
+  api.clock.set('2026-11-26T08:00:00Z') // 16:00 Shanghai
+  const first = await recordBreaches(api.app.services, api.clock.now())
+  t.same(first, { handover: 1, first_reply: 0, closure: 0, callback: 0 })
+  const again = await recordBreaches(api.app.services, api.clock.now())
+  t.same(again, { handover: 0, first_reply: 0, closure: 0, callback: 0 }, 'running the sweep twice records nothing new')
+  t.same(await breachesOf(api, c.id), [{ clock: 'handover', cycle: 1 }])
+  const timeline = (await api.call('GET', `/v1/complaints/${c.id}/timeline`)).json.items
+  t.same(timeline.filter((e: { action: string }) => e.action === 'sla_breached').map((e: { data: unknown; actor: { name: string } }) => [e.data, e.actor.name]), [
+    [{ clock: 'handover', cycle: 1, dueAt: '2026-11-26T07:30:00.000Z' }, 'scheduler'],
+  ])
+  const events = await api.db.selectFrom('outbox_events').select(['type', 'payload']).where('type', '=', 'sla.breached').execute()
+  t.equal(events.length, 1)
+  t.same((events[0]!.payload as any).data.complaint.complainant.externalIds, [{ system: 'wukong', customerId: '1024' }])
+
+  const view = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  const handover = view.clocks.find((k: { clock: string }) => k.clock === 'handover')
+  t.equal(handover.state, 'breached')
+  t.equal(handover.remainingBusinessMinutes, -30)
+  t.same((await api.call('GET', '/v1/complaints?overdue=true')).json.items.map((x: { id: string }) => x.id), [c.id])
+
+  await api.call('POST', `/v1/complaints/${c.id}/handover`, {})
+  await api.call('POST', `/v1/complaints/${c.id}/sign`, { signedBy: '李娜' })
+  const signed = (await api.call('GET', `/v1/complaints/${c.id}`)).json.clocks
+  t.same(signed.map((k: { clock: string; state: string }) => [k.clock, k.state]), [['handover', 'breached'], ['first_reply', 'running'], ['closure', 'running'], ['callback', 'not_started']])
+})
+
+t.test('the sweep is one set-based statement per clock kind, however many complaints', async (t) => {
+  const api = await testApp(t)
+  for (let i = 0; i < 12; i++) await assessedComplaint(api, i % 2 ? 'moderate' : 'strong')
+  api.clock.set('2026-12-15T02:00:00Z')
+  const queries: string[] = []
+  const counter: KyselyPlugin = {
+    transformQuery: (args) => { queries.push(args.node.kind); return args.node },
+    transformResult: async (args) => args.result,
+  }
+  const services = { ...api.app.services, db: api.db.withPlugin(counter) }
+  const result = await recordBreaches(services, api.clock.now())
+  t.equal(result.handover + result.closure, 24, 'every complaint breached handover and closure')
+  t.equal(queries.length, 4 + 2, 'four clock statements, then one timeline insert and one outbox insert')
+  queries.length = 0
+  await recordDueSoon(services, api.clock.now())
+  t.ok(queries.length <= 6, `due-soon: ${queries.length} statements`)
+})
+
+t.test('escalation: general → moderate → strong through two missed closure deadlines, deadlines recomputed', async (t) => {
+  const api = await testApp(t) // Thu 26 Nov 10:00
+  let c = await assessedComplaint(api, 'general')
+  t.equal(c.deadlines.closureDueAt, '2026-12-01T02:00:00.000Z', 'general: 3 business days → Tue 1 Dec 10:00')
+
+  api.clock.set('2026-12-01T02:01:00Z')
+  const first = await runSlaSweep(api.app.services, api.clock.now())
+  t.equal(first.escalated, 1)
+  c = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  t.equal(c.level, 'moderate')
+  t.equal(c.clockCycle, 2)
+  t.equal(c.clockStartedAt, '2026-12-01T02:01:00.000Z', 'clocks restart at the upgrade')
+  t.equal(c.deadlines.closureDueAt, '2026-12-04T02:01:00.000Z', 'moderate: 3 business days from the upgrade')
+  t.equal(c.deadlines.handoverDueAt, '2026-12-01T07:31:00.000Z', 'moderate: handover 4 business hours from the restart (10:01 → 15:31)')
+
+  api.clock.set('2026-12-04T02:02:00Z')
+  await runSlaSweep(api.app.services, api.clock.now())
+  c = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  t.equal(c.level, 'strong')
+  t.equal(c.clockCycle, 3)
+  t.equal(c.deadlines.closureDueAt, '2026-12-07T02:02:00.000Z', 'strong: 3 calendar days')
+
+  api.clock.set('2026-12-07T02:03:00Z')
+  await runSlaSweep(api.app.services, api.clock.now())
+  c = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  t.equal(c.level, 'strong', 'strong stays strong')
+  t.equal(c.clockCycle, 4)
+
+  const closureBreaches = (await breachesOf(api, c.id)).filter((b) => b.clock === 'closure')
+  t.same(closureBreaches.map((b) => b.cycle), [1, 2, 3], 'each missed cycle is on record once')
+  const upgrades = (await api.call('GET', `/v1/complaints/${c.id}/timeline`)).json.items.filter((e: { action: string }) => e.action === 'escalate')
+  t.same(upgrades.map((e: { data: any }) => [e.data.upgrade.from, e.data.upgrade.to, e.data.upgrade.flagManagement]), [
+    ['general', 'moderate', false], ['moderate', 'strong', false], ['strong', 'strong', true],
+  ])
+  t.match(upgrades[0].data.upgrade.reason, /closure limit passed/)
+  const flagged = await api.db.selectFrom('outbox_events').select('type').where('type', '=', 'complaint.management_flagged').execute()
+  t.equal(flagged.length, 1, 'management is flagged when a strong complaint fails again')
+  const audit = (await api.call('GET', `/v1/audit?entityId=${c.id}&operation=escalate`, undefined, {}, 'auditor')).json.items
+  t.equal(audit.length, 3)
+  t.equal(audit[0].actorName, 'scheduler')
+})
+
+t.test('deferred, paused and closure-requested complaints do not escalate', async (t) => {
+  const api = await testApp(t)
+  const paused = await assessedComplaint(api)
+  await api.call('POST', `/v1/complaints/${paused.id}/pause`, { reason: 'waiting for the customer’s invoice copy' })
+  const requested = await assessedComplaint(api)
+  await api.call('POST', `/v1/complaints/${requested.id}/handover`, {})
+  await api.call('POST', `/v1/complaints/${requested.id}/sign`, { signedBy: 'x' })
+  await api.call('POST', `/v1/complaints/${requested.id}/replies`, { body: 'ok' })
+  await api.call('POST', `/v1/complaints/${requested.id}/closure-request`, { resultSummary: 'done', rootCause: 'a cause' })
+  api.clock.set('2026-12-10T02:00:00Z')
+  const result = await runSlaSweep(api.app.services, api.clock.now())
+  t.equal(result.escalated, 0)
+  t.same(result.breaches, { handover: 0, first_reply: 0, closure: 0, callback: 1 }, 'the callback clock did run out')
+  const view = (await api.call('GET', `/v1/complaints/${paused.id}`)).json
+  t.ok(view.clocks.every((k: { state: string }) => ['paused', 'not_started'].includes(k.state)), 'a paused complaint’s clocks say so')
+})
+
+t.test('pause and resume: the pause is recorded and excluded from the deadlines', async (t) => {
+  const api = await testApp(t) // Thu 10:00
+  const c = await assessedComplaint(api, 'moderate') // handover due 15:30 Shanghai = 07:30Z
+  api.clock.set('2026-11-26T03:00:00Z') // 11:00
+  const paused = await api.call('POST', `/v1/complaints/${c.id}/pause`, { reason: 'customer abroad until afternoon' })
+  t.equal(paused.json.pausedAt, '2026-11-26T03:00:00.000Z')
+  t.equal((await api.call('POST', `/v1/complaints/${c.id}/pause`, { reason: 'again' })).status, 409)
+  api.clock.set('2026-11-26T06:30:00Z') // 14:30: 2 business hours paused (lunch excluded)
+  const resumed = await api.call('POST', `/v1/complaints/${c.id}/resume`, {})
+  t.equal(resumed.json.pausedAt, null)
+  t.equal(resumed.json.deadlines.handoverDueAt, '2026-11-26T09:30:00.000Z', '15:30 + 2 business hours = 17:30')
+  t.equal((await api.call('POST', `/v1/complaints/${c.id}/resume`, {})).status, 409)
+  const timeline = (await api.call('GET', `/v1/complaints/${c.id}/timeline`)).json.items.map((e: { action: string }) => e.action)
+  t.same(timeline.slice(-2), ['pause', 'resume'])
+})
+
+t.test('due-soon: one warning per clock and cycle at 80% of the limit', async (t) => {
+  const api = await testApp(t)
+  const c = await assessedComplaint(api, 'strong', { channel: 'phone' }) // handover 30 min: warn at 10:24
+  api.clock.set('2026-11-26T02:25:00Z')
+  t.same(await recordDueSoon(api.app.services, api.clock.now()), { handover: 1, first_reply: 0, closure: 0, callback: 0 })
+  t.same(await recordDueSoon(api.app.services, api.clock.now()), { handover: 0, first_reply: 0, closure: 0, callback: 0 })
+  const events = await api.db.selectFrom('outbox_events').select('type').where('complaint_id', '=', c.id).where('type', '=', 'sla.due_soon').execute()
+  t.equal(events.length, 1)
+})
+
+t.test('two coordinators on one database: one run per tick, no overlap, a dead holder’s lease expires', async (t) => {
+  const api = await testApp(t)
+  let now = new Date('2026-11-26T02:00:00Z')
+  const clock = () => now
+  const a = createRunCoordinator(api.db, clock, 'replica-a')
+  const b = createRunCoordinator(api.db, clock, 'replica-b')
+  const tick1 = 'sla-sweep:2026-11-26T02:00:00.000Z'
+  const [ra, rb] = await Promise.all([a.shouldRun(tick1, 60_000), b.shouldRun(tick1, 60_000)])
+  t.same([ra, rb].sort(), [false, true], 'exactly one replica runs the tick')
+  const winner = ra ? a : b
+  const loser = ra ? b : a
+  await winner.onComplete!(tick1)
+  t.equal(await loser.shouldRun(tick1, 60_000), false, 'a finished tick is not run again')
+
+  now = new Date('2026-11-26T02:01:00Z')
+  const tick2 = 'sla-sweep:2026-11-26T02:01:00.000Z'
+  t.equal(await a.shouldRun(tick2, 5 * 60_000), true, 'replica a takes the next tick, and then dies without finishing')
+  now = new Date('2026-11-26T02:02:00Z')
+  t.equal(await b.shouldRun('sla-sweep:2026-11-26T02:02:00.000Z', 5 * 60_000), false, 'its lease still holds: no overlap')
+  now = new Date('2026-11-26T02:07:00Z')
+  t.equal(await b.shouldRun('sla-sweep:2026-11-26T02:07:00.000Z', 5 * 60_000), true, 'after the lease expired, b takes over')
+  t.equal(await a.shouldRun('due-soon:2026-11-26T02:07:00.000Z', 60_000), true, 'leases are per job')
+})
+
+t.test('jobs run on demand through the API, under their lease', async (t) => {
+  const api = await testApp(t)
+  await assessedComplaint(api, 'strong')
+  api.clock.set('2026-11-26T03:00:00Z')
+  const run = await api.call('POST', '/v1/admin/jobs/sla-sweep/run', {})
+  t.equal(run.status, 200)
+  t.same(run.json.result.breaches.handover, 1)
+  t.equal((await api.call('POST', '/v1/admin/jobs/nope/run', {})).status, 400)
+  await api.app.jobs.coordinator.acquire('due-soon', 60_000)
+  t.equal((await api.call('POST', '/v1/admin/jobs/due-soon/run', {})).status, 409, 'not while another run holds the lease')
+  const jobs = (await api.call('GET', '/v1/admin/jobs')).json.items
+  t.same(jobs.map((j: { name: string }) => j.name), ['sla-sweep', 'due-soon', 'calendar-coverage'])
+  t.ok(jobs.find((j: { name: string }) => j.name === 'due-soon').leaseHolder)
+  const coverage = await api.call('POST', '/v1/admin/jobs/calendar-coverage/run', {})
+  t.equal(coverage.json.result.daysLeft, 35)
+})
+
+t.test('SLA policy versions: new complaints use the new version, existing ones keep theirs', async (t) => {
+  const api = await testApp(t)
+  const before = await assessedComplaint(api, 'moderate')
+  const current = (await api.call('GET', '/v1/admin/sla-policies')).json.items[0]
+  t.equal(current.version, 1)
+  t.equal(current.policy.callback.amount, 720, 'the 12-hour callback limit')
+  const policy = { ...current.policy, levels: { ...current.policy.levels, moderate: { ...current.policy.levels.moderate, handover: { unit: 'business_minutes', amount: 60 } } } }
+  const created = await api.call('POST', '/v1/admin/sla-policies', { policy, note: 'moderate: hand over within 1 business hour' })
+  t.equal(created.status, 201)
+  t.equal(created.json.version, 2)
+  const bad = await api.call('POST', '/v1/admin/sla-policies', { policy: { ...policy, dueSoonRatio: 2 } })
+  t.equal(bad.status, 400)
+  t.equal(bad.json.errors[0].field, '/body/policy/dueSoonRatio')
+
+  const after = await assessedComplaint(api, 'moderate')
+  t.equal(after.slaPolicyVersion, 2)
+  t.equal(after.deadlines.handoverDueAt, '2026-11-26T03:00:00.000Z', 'the new version: 1 business hour')
+  const old = await api.call('POST', `/v1/complaints/${before.id}/assess`, { categoryId: 'service_quality', level: 'moderate', departmentId: 'service-station', comment: 'again' })
+  t.equal(old.json.slaPolicyVersion, 1)
+  t.equal(old.json.deadlines.handoverDueAt, '2026-11-26T07:30:00.000Z', 'the old complaint keeps 4 business hours')
+})
+
+t.test('the calendar endpoint: coverage warning until next year’s overrides are posted; overrides move new deadlines', async (t) => {
+  const api = await testApp(t) // 2026-11-26: 35 days before the holiday data ends
+  const cal = (await api.call('GET', '/v1/admin/calendar')).json
+  t.equal(cal.timeZone, 'Asia/Shanghai')
+  t.same(cal.workingHours, [{ from: '09:00', to: '12:00' }, { from: '13:30', to: '18:00' }])
+  t.equal(cal.coverage.coveredThrough, 2026)
+  t.match(cal.coverage.warning, /2026-12-31/)
+  const metrics = await api.app.inject({ method: 'GET', url: '/metrics' })
+  t.match(metrics.body, /calendar_coverage_days_left 35/)
+
+  const posted = await api.call('PUT', '/v1/admin/calendar/overrides/2027-01-01', { working: false, note: '2027 元旦' })
+  t.equal(posted.status, 200)
+  t.equal(posted.json.coverage.coveredThrough, 2027)
+  t.equal(posted.json.coverage.warning, null)
+
+  await api.call('PUT', '/v1/admin/calendar/overrides/2026-11-27', { working: false, note: 'company anniversary' })
+  const c = await assessedComplaint(api, 'general') // Thu 10:00, Fri off now
+  t.equal(c.deadlines.closureDueAt, '2026-12-02T02:00:00.000Z', '3 business days skip the Friday off: Wed 2 Dec 10:00')
+  const removed = await api.call('DELETE', '/v1/admin/calendar/overrides/2026-11-27')
+  t.same(removed.json.overrides.map((o: { date: string }) => o.date), ['2027-01-01'])
+  t.equal((await api.call('PUT', '/v1/admin/calendar/overrides/2027-02-30', { working: true })).status, 400)
+})
+
+t.test('metrics: breaches, overdue clocks and outbox lag', async (t) => {
+  const api = await testApp(t)
+  await assessedComplaint(api, 'strong')
+  api.clock.set('2026-11-26T03:00:00Z')
+  await recordBreaches(api.app.services, api.clock.now())
+  const body = (await api.app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(body, /complaint_sla_breaches_recorded\{clock="handover"\} 1/)
+  t.match(body, /complaint_clocks_overdue\{clock="handover"\} 1/)
+  t.match(body, /outbox_lag_seconds 3600/)
+  t.match(body, /http_request_duration_seconds_bucket/)
+})
