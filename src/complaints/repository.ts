@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
 import { badRequest } from '../errors.js'
+import { anyClockOverdue } from '../sla/clock-sql.js'
 import type { ListQuery } from './schemas.js'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -135,12 +136,8 @@ export async function listComplaints(db: Db, q: ListQuery, now: Date, department
     )
   }
   if (q.overdue !== undefined) {
-    // a clock is running while its stopping event has not happened; closed/withdrawn complaints run none
-    const overdue = sql<boolean>`(status not in ('closed', 'withdrawn') and (
-      (signed_at is null and handover_due_at < ${now})
-      or (signed_at is not null and first_replied_at is null and first_reply_due_at < ${now})
-      or (closure_requested_at is null and closure_due_at < ${now})
-      or (closure_requested_at is not null and callback_at is null and callback_due_at < ${now})))`
+    // the same definition of a running clock as the breach sweep's
+    const overdue = anyClockOverdue(now)
     query = query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`)
   }
   if (q.cursor) {

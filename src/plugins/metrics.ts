@@ -4,7 +4,7 @@ import { Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import { calendarCoverage, toLocal } from '../domain/calendar.js'
-import { CLOCK_SQL, type ClockKey } from '../jobs/sla-sweep.js'
+import { CLOCK_KEYS, CLOCK_SQL, runningClock } from '../sla/clock-sql.js'
 
 /**
  * Prometheus metrics at /metrics. Request latency is per replica; the business gauges are read from
@@ -33,9 +33,8 @@ export default fp(async function metrics(app: FastifyInstance) {
     name: 'complaint_clocks_overdue', help: 'running clocks past their deadline now, by clock', labelNames: ['clock'], registers: [registry],
     async collect() {
       const now = s.clock.now()
-      for (const clock of Object.keys(CLOCK_SQL) as ClockKey[]) {
-        const { due, running } = CLOCK_SQL[clock]
-        const row = await sql<{ n: number }>`select count(*)::int as n from complaints where ${sql.ref(due)} < ${now} and ${running} and paused_at is null and status not in ('closed', 'withdrawn')`.execute(s.db)
+      for (const clock of CLOCK_KEYS) {
+        const row = await sql<{ n: number }>`select count(*)::int as n from complaints where ${runningClock(clock, 'due', now)}`.execute(s.db)
         this.set({ clock }, row.rows[0]?.n ?? 0)
       }
     },

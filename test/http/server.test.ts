@@ -83,6 +83,9 @@ t.test('npm run create-admin-key makes a key the server then accepts; no first k
   t.equal(await script.exited, 0)
   const key = /(cpk_\S+)/.exec(script.out.text)?.[1]
   t.ok(key, 'the key is printed once')
+  const job = run('scripts/job.ts calendar-coverage', dataDir)
+  t.equal(await job.exited, 0, 'npm run job runs a job on demand')
+  t.match(job.out.text, /"coveredThrough": \d{4}/)
   const server = await startServer(dataDir)
   const keys = await fetch(`${server.docsUrl}/v1/admin/api-keys`, { headers: { authorization: `Bearer ${key}` } })
   t.equal(keys.status, 200)
