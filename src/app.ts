@@ -11,6 +11,8 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
 import jobRoutes from './jobs/routes.js'
+import webhookRoutes from './webhooks/routes.js'
+import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
 import auth from './plugins/auth.js'
@@ -118,5 +120,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(slaRoutes)
   await app.register(scheduler)
   await app.register(jobRoutes)
+  await app.register(webhookRoutes)
+  await app.register(dispatcher)
   return app
 }

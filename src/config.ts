@@ -21,6 +21,14 @@ const Env = Type.Object({
   ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^cpk_[A-Za-z0-9_-]{32,}$', description: 'an admin key to create at start (first start of a deployment)' })),
   SCHEDULER_ENABLED: Type.Boolean({ default: true, description: 'run the scheduled jobs in this process (coordinated through the database across replicas)' }),
   CALENDAR_WARN_DAYS: Type.Integer({ minimum: 1, default: 60, description: 'warn this many days before the holiday data runs out' }),
+  WEBHOOK_DISPATCHER_ENABLED: Type.Boolean({ default: true, description: 'run the webhook dispatch loop in this process (replicas share the work)' }),
+  WEBHOOK_ALLOW_INSECURE_URLS: Type.Boolean({ default: false, description: 'allow http:// and loopback/private targets (development and tests only)' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 12, description: 'then the delivery is dead-lettered' }),
+  WEBHOOK_RETRY_BASE_SECONDS: Type.Integer({ minimum: 1, default: 60, description: 'first retry delay; doubles each attempt' }),
+  WEBHOOK_RETRY_MAX_SECONDS: Type.Integer({ minimum: 1, default: 21_600, description: 'longest delay between attempts' }),
+  WEBHOOK_DISABLE_AFTER_HOURS: Type.Integer({ minimum: 1, default: 72, description: 'a subscription failing this long is disabled' }),
+  WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, default: 1000, description: 'dispatch loop pause when idle' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key (per client address without one), per replica' }),
 })
 
@@ -28,8 +36,9 @@ export type Config = Static<typeof Env>
 
 export class ConfigError extends Error {}
 
-const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS'])
-const booleanKeys = new Set(['SCHEDULER_ENABLED'])
+const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
+  'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS'])
+const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -9,7 +9,7 @@ import type { Database } from './db/types.js'
  * the pool below never connects because nothing queries it.
  */
 export async function generateOpenApiDocument(): Promise<Record<string, unknown>> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false' })
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false' })
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ max: 1 }) }) })
   const app = await buildApp({ config, database: { db, backend: 'postgres', schema: 'public', close: () => db.destroy() }, logger: createLogger(config) })
   await app.ready()

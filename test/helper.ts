@@ -60,7 +60,8 @@ async function openShared(): Promise<DbHandle> {
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
   await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
-    breaches, due_soon_notices, complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
+    breaches, due_soon_notices, webhook_attempts, webhook_deliveries, webhook_subscriptions,
+    complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }
 }
@@ -103,7 +104,7 @@ export function operationMatchers(app: FastifyInstance) {
 }
 
 export async function testApp(t: Test, opts: { now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', ...opts.env })
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', ...opts.env })
   const clock = new TestClock(opts.now ?? '2026-11-26T02:00:00Z') // Thu 10:00 Asia/Shanghai
   const database = await testDatabase()
   const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })

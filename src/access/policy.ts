@@ -62,6 +62,17 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
   runJob: ['admin'],
   metrics: PUBLIC,
 
+  createWebhook: ['admin', 'integration'],
+  listWebhooks: ['admin', 'integration'],
+  getWebhook: ['admin', 'integration'],
+  updateWebhook: ['admin', 'integration'],
+  deleteWebhook: ['admin', 'integration'],
+  rotateWebhookSecret: ['admin', 'integration'],
+  listWebhookDeliveries: ['admin', 'integration'],
+  getDelivery: ['admin', 'integration'],
+  replayDelivery: ['admin', 'integration'],
+  replayWebhookDeliveries: ['admin', 'integration'],
+
   listApiKeys: ['admin'],
   createApiKey: ['admin'],
   rotateApiKey: ['admin'],

@@ -271,7 +271,53 @@ export interface AuditTable {
   request_id: string | null
 }
 
+export interface WebhookSubscriptionTable {
+  id: string
+  url: string
+  event_types: Json<string[]>
+  description: string | null
+  status: string
+  /** whsec_…: kept to sign; shown only at creation and rotation */
+  secret: string
+  previous_secret: string | null
+  previous_secret_until: Timestamp | null
+  failing_since: Timestamp | null
+  disabled_reason: string | null
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface WebhookDeliveryTable {
+  id: string
+  subscription_id: string
+  event_id: string
+  event_type: string
+  occurred_at: Timestamp
+  status: string
+  attempts: ColumnType<number, number | undefined, number>
+  next_attempt_at: Timestamp
+  locked_until: Timestamp | null
+  last_status_code: number | null
+  last_error: string | null
+  last_latency_ms: number | null
+  created_at: Timestamp
+  delivered_at: Timestamp | null
+}
+
+export interface WebhookAttemptTable {
+  id: Generated<number>
+  delivery_id: string
+  attempted_at: Timestamp
+  status_code: number | null
+  latency_ms: number
+  error: string | null
+  next_attempt_at: Timestamp | null
+}
+
 export interface Database {
+  webhook_subscriptions: WebhookSubscriptionTable
+  webhook_deliveries: WebhookDeliveryTable
+  webhook_attempts: WebhookAttemptTable
   sla_policies: SlaPolicyTable
   calendar_overrides: CalendarOverrideTable
   breaches: BreachTable
@@ -303,3 +349,5 @@ export type Note = Selectable<NoteTable>
 export type Reply = Selectable<ReplyTable>
 export type ApiKey = Selectable<ApiKeyTable>
 export type AuditEntry = Selectable<AuditTable>
+export type WebhookSubscription = Selectable<WebhookSubscriptionTable>
+export type WebhookDelivery = Selectable<WebhookDeliveryTable>

@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto'
 import type { Kysely, Transaction } from 'kysely'
 import type { Complaint, Database } from '../db/types.js'
+import { toComplaintDto } from '../complaints/representation.js'
+import { uuidv7 } from './uuidv7.js'
 
 /**
  * The one way the service emits an event: a row in outbox_events written inside the transaction of
- * the change that caused it (transactional outbox, SPEC §5). Delivery reads this table.
+ * the change that caused it (transactional outbox, SPEC §5). The webhook dispatcher reads this table.
+ * Envelope: { id (msg_ + UUIDv7, sortable; also the `webhook-id`), type, occurredAt, data }.
  */
 export interface OutboxEvent {
   type: string
@@ -19,7 +21,7 @@ export async function appendEvents(trx: Transaction<Database> | Kysely<Database>
     .insertInto('outbox_events')
     .values(
       events.map((e) => {
-        const eventId = `msg_${randomUUID()}`
+        const eventId = `msg_${uuidv7(e.occurredAt.getTime())}`
         return {
           event_id: eventId,
           type: e.type,
@@ -33,24 +35,11 @@ export async function appendEvents(trx: Transaction<Database> | Kysely<Database>
 }
 
 /**
- * What every complaint event carries: enough for a CRM to find its own record (external ids) and to
- * drop an update older than one it holds (version, occurredAt). PII beyond the name stays out.
+ * What every complaint event carries: the complaint's representation as of the change — with its
+ * `version`, so a receiver can drop an update older than the one it holds, and its complainant's
+ * external ids, so a CRM finds its own record — and the facts of the step.
  */
 export function complaintEventData(c: Complaint, facts: Record<string, unknown>): Record<string, unknown> {
-  return {
-    complaint: {
-      id: c.id,
-      reference: c.reference,
-      status: c.status,
-      version: c.version,
-      channel: c.channel,
-      level: c.level,
-      major: c.major,
-      externalBody: c.external_body,
-      categoryId: c.category_id,
-      departmentId: c.department_id,
-      complainant: { name: c.complainant_name, externalIds: c.complainant_external_ids },
-    },
-    facts,
-  }
+  const { clocks: _clocks, allowedActions: _allowed, ...complaint } = toComplaintDto(c)
+  return { complaint, facts }
 }

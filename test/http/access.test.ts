@@ -3,6 +3,7 @@ import t from 'tap'
 import { ROLES, PERMISSIONS, PUBLIC, type Role } from '../../src/access/policy.js'
 import { createLogger } from '../../src/app.js'
 import { operationMatchers, testApp, webComplaint, type TestApp } from '../helper.js'
+import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
 
 /** a complaint of the service-station, handed over, so every lifecycle operation has something to act on */
 async function fixture(api: TestApp) {
@@ -11,13 +12,17 @@ async function fixture(api: TestApp) {
   await api.call('POST', `/v1/complaints/${c.id}/handover`, {})
   const receiver = (await api.call('POST', '/v1/admin/departments/service-station/receivers', { name: '李娜' })).json
   const spare = (await api.call('POST', '/v1/admin/api-keys', { name: 'spare', role: 'finance' })).json
-  return { complaint: c, receiverId: receiver.id as string, spareKeyId: spare.id as string }
+  const webhook = (await api.call('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', eventTypes: ['complaint.*'] })).json
+  await dispatchOnce(api.app.services) // one delivery (to a closed port): something for the delivery log
+  const delivery = await api.db.selectFrom('webhook_deliveries').select('id').executeTakeFirstOrThrow()
+  return { complaint: c, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
 }
 
 t.test('every operation in the OpenAPI document: allowed roles get through, others get 403, no key gets 401', async (t) => {
   const api = await testApp(t)
   const f = await fixture(api)
-  const ops = operationMatchers(api.app)
+  // deletions last, so that what they remove is still there for the other operations
+  const ops = operationMatchers(api.app).sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'))
   t.ok(ops.length >= 35, `${ops.length} operations`)
   for (const op of ops) {
     const roles = PERMISSIONS[op.operationId]
@@ -29,6 +34,10 @@ t.test('every operation in the OpenAPI document: allowed roles get through, othe
       .replace('/v1/admin/api-keys/{id}', `/v1/admin/api-keys/${f.spareKeyId}`)
       .replace('/v1/admin/departments/{id}', '/v1/admin/departments/service-station')
       .replace('/v1/admin/categories/{id}', '/v1/admin/categories/sales')
+      .replace('/v1/webhooks/{id}', `/v1/webhooks/${f.webhookId}`)
+      .replace('/v1/deliveries/{id}', `/v1/deliveries/${f.deliveryId}`)
+      .replace('{date}', '2027-01-01')
+      .replace('{name}', 'calendar-coverage')
       .replace('{id}', f.complaint.id)
     const body = op.method === 'GET' ? undefined : {}
     if (roles === PUBLIC) {

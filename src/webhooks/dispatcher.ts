@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { Webhook } from 'standardwebhooks'
+import type { Services } from '../context.js'
+import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
+import { appendEvents } from '../outbox/outbox.js'
+import { isRetryable, matchesEventType, parseRetryAfter, retryDelayMs } from './policy.js'
+
+/**
+ * The webhook dispatcher (SPEC §5): at-least-once delivery from the transactional outbox.
+ * 1. fan-out: claims undispatched outbox events (FOR UPDATE SKIP LOCKED) and creates one delivery per
+ *    matching subscription;
+ * 2. send: claims due deliveries (FOR UPDATE SKIP LOCKED, then a short lock lease), so replicas work
+ *    in parallel and never send one delivery twice at once; signs per Standard Webhooks; records the
+ *    attempt; schedules a retry with backoff or dead-letters it.
+ */
+export interface DispatchOptions {
+  batchSize?: number
+  /** sends at once within a batch */
+  concurrency?: number
+  /** the source of randomness for retry jitter (tests pin it) */
+  random?: () => number
+}
+
+export interface DispatchResult {
+  fannedOut: number
+  sent: number
+  succeeded: number
+  failed: number
+}
+
+export async function fanOut(s: Services, now: Date, limit: number): Promise<number> {
+  return s.db.transaction().execute(async (trx) => {
+    const events = await trx.selectFrom('outbox_events').select(['id', 'event_id', 'type', 'occurred_at'])
+      .where('dispatched_at', 'is', null).orderBy('id').limit(limit).forUpdate().skipLocked().execute()
+    if (events.length === 0) return 0
+    const subscriptions = await trx.selectFrom('webhook_subscriptions').select(['id', 'event_types']).where('status', 'in', ['active', 'paused']).execute()
+    const deliveries = events.flatMap((e) => subscriptions.filter((sub) => matchesEventType(sub.event_types, e.type)).map((sub) => ({
+      id: randomUUID(), subscription_id: sub.id, event_id: e.event_id, event_type: e.type, occurred_at: e.occurred_at,
+      status: 'pending', attempts: 0, next_attempt_at: now, created_at: now,
+    })))
+    if (deliveries.length > 0) {
+      await trx.insertInto('webhook_deliveries').values(deliveries).onConflict((oc) => oc.columns(['subscription_id', 'event_id']).doNothing()).execute()
+    }
+    await trx.updateTable('outbox_events').set({ dispatched_at: now }).where('id', 'in', events.map((e) => e.id)).execute()
+    return events.length
+  })
+}
+
+/** claims due deliveries of active subscriptions; a claim is a lock lease that a crashed sender loses */
+async function claim(s: Services, now: Date, limit: number): Promise<WebhookDelivery[]> {
+  const lockUntil = new Date(now.getTime() + s.config.WEBHOOK_TIMEOUT_MS * 3)
+  const result = await sql<WebhookDelivery>`
+    update webhook_deliveries set status = 'sending', locked_until = ${lockUntil}
+    where id in (
+      select d.id from webhook_deliveries d join webhook_subscriptions sub on sub.id = d.subscription_id and sub.status = 'active'
+      where (d.status in ('pending', 'retrying') and d.next_attempt_at <= ${now}) or (d.status = 'sending' and d.locked_until < ${now})
+      order by d.next_attempt_at limit ${limit}
+      for update of d skip locked)
+    returning *`.execute(s.db)
+  return result.rows
+}
+
+/** the `webhook-signature` header: during a rotation overlap both secrets sign */
+export function signatures(sub: Pick<WebhookSubscription, 'secret' | 'previous_secret' | 'previous_secret_until'>, msgId: string, at: Date, body: string, now: Date): string {
+  const secrets = [sub.secret, ...(sub.previous_secret && sub.previous_secret_until && sub.previous_secret_until > now ? [sub.previous_secret] : [])]
+  return secrets.map((secret) => new Webhook(secret).sign(msgId, at, body)).join(' ')
+}
+
+interface Outcome { statusCode: number | null; error: string | null; latencyMs: number; retryAfter: number | null }
+
+async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, body: string, now: Date): Promise<Outcome> {
+  // receivers check the signature's timestamp against their own clock: it is the wall-clock time of sending
+  const sentAt = new Date()
+  const started = performance.now()
+  try {
+    const res = await fetch(sub.url, {
+      method: 'POST',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(s.config.WEBHOOK_TIMEOUT_MS),
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'complaint-service-webhooks/1',
+        'webhook-id': d.event_id,
+        'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+        'webhook-signature': signatures(sub, d.event_id, sentAt, body, now),
+      },
+      body,
+    })
+    await res.arrayBuffer().catch(() => undefined)
+    const latencyMs = Math.round(performance.now() - started)
+    const ok = res.status >= 200 && res.status < 300
+    const error = ok ? null : res.status >= 300 && res.status < 400 ? `redirect ${res.status} not followed` : `HTTP ${res.status}`
+    return { statusCode: res.status, error, latencyMs, retryAfter: parseRetryAfter(res.headers.get('retry-after'), now) }
+  } catch (err) {
+    const e = err as Error & { cause?: { code?: string } }
+    const error = e.name === 'TimeoutError' ? `timeout after ${s.config.WEBHOOK_TIMEOUT_MS} ms` : `${e.cause?.code ?? e.name}: ${e.message}`
+    return { statusCode: null, error, latencyMs: Math.round(performance.now() - started), retryAfter: null }
+  }
+}
+
+async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery, o: Outcome, now: Date, random: () => number): Promise<boolean> {
+  const attempts = d.attempts + 1
+  const ok = o.statusCode !== null && o.statusCode >= 200 && o.statusCode < 300
+  const retry = !ok && isRetryable(o.statusCode) && attempts < s.config.WEBHOOK_MAX_ATTEMPTS
+  const next = retry
+    ? new Date(now.getTime() + retryDelayMs(attempts, { baseSeconds: s.config.WEBHOOK_RETRY_BASE_SECONDS, maxSeconds: s.config.WEBHOOK_RETRY_MAX_SECONDS, maxAttempts: s.config.WEBHOOK_MAX_ATTEMPTS }, o.retryAfter, random))
+    : null
+  await s.db.transaction().execute(async (trx) => {
+    await trx.updateTable('webhook_deliveries').set({
+      status: ok ? 'succeeded' : retry ? 'retrying' : 'dead',
+      attempts, locked_until: null, last_status_code: o.statusCode, last_error: o.error, last_latency_ms: o.latencyMs,
+      ...(ok ? { delivered_at: now } : {}), ...(next ? { next_attempt_at: next } : {}),
+    }).where('id', '=', d.id).execute()
+    await trx.insertInto('webhook_attempts').values({
+      delivery_id: d.id, attempted_at: now, status_code: o.statusCode, latency_ms: o.latencyMs, error: o.error, next_attempt_at: next,
+    }).execute()
+    if (ok) {
+      await trx.updateTable('webhook_subscriptions').set({ failing_since: null }).where('id', '=', sub.id).where('failing_since', 'is not', null).execute()
+      return
+    }
+    const failing = await trx.updateTable('webhook_subscriptions').set({ failing_since: sql`coalesce(failing_since, ${now})` })
+      .where('id', '=', sub.id).returning(['failing_since', 'status']).executeTakeFirstOrThrow()
+    const limit = s.config.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000
+    if (failing.status === 'active' && failing.failing_since && now.getTime() - failing.failing_since.getTime() >= limit) {
+      const reason = `deliveries failed for ${s.config.WEBHOOK_DISABLE_AFTER_HOURS} hours (last: ${o.error})`
+      await trx.updateTable('webhook_subscriptions').set({ status: 'disabled', disabled_reason: reason, updated_at: now }).where('id', '=', sub.id).execute()
+      await appendEvents(trx, [{ type: 'webhook.subscription_disabled', complaintId: null, occurredAt: now, data: { subscription: { id: sub.id, url: sub.url }, reason } }])
+      s.log.warn({ subscription: sub.id, url: sub.url }, reason)
+    }
+  })
+  return ok
+}
+
+/** one round: fan out new events, then send what is due. Returns what it did (0s when idle). */
+export async function dispatchOnce(s: Services, opts: DispatchOptions = {}): Promise<DispatchResult> {
+  const batch = opts.batchSize ?? 100
+  const random = opts.random ?? Math.random
+  const fannedOut = await fanOut(s, s.clock.now(), batch)
+  const now = s.clock.now()
+  const due = await claim(s, now, batch)
+  if (due.length === 0) return { fannedOut, sent: 0, succeeded: 0, failed: 0 }
+  const subs = new Map((await s.db.selectFrom('webhook_subscriptions').selectAll().where('id', 'in', [...new Set(due.map((d) => d.subscription_id))]).execute()).map((x) => [x.id, x]))
+  const bodies = new Map((await s.db.selectFrom('outbox_events').select(['event_id', 'payload']).where('event_id', 'in', due.map((d) => d.event_id)).execute()).map((e) => [e.event_id, JSON.stringify(e.payload)]))
+  let succeeded = 0
+  const queue = [...due]
+  const worker = async () => {
+    for (let d = queue.shift(); d; d = queue.shift()) {
+      const sub = subs.get(d.subscription_id)!
+      const outcome = await send(s, sub, d, bodies.get(d.event_id) ?? '{}', now)
+      if (await record(s, sub, d, outcome, s.clock.now(), random)) succeeded++
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 10, due.length) }, worker))
+  return { fannedOut, sent: due.length, succeeded, failed: due.length - succeeded }
+}

@@ -1,0 +1,242 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { sql } from 'kysely'
+import { Webhook } from 'standardwebhooks'
+import t from 'tap'
+import { EVENT_TYPES } from '../../src/outbox/catalogue.js'
+import { appendEvents } from '../../src/outbox/outbox.js'
+import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
+import { retryDelayMs } from '../../src/webhooks/policy.js'
+import { testApp, webComplaint, type TestApp } from '../helper.js'
+
+interface Received { id: string; body: string; headers: IncomingHttpHeaders; verified: boolean }
+
+/** a real HTTP receiver on loopback that verifies every delivery with the standardwebhooks library */
+async function receiver(t: { teardown(fn: () => unknown): void }, answers: number[] = []) {
+  const state = { secret: '', received: [] as Received[], answers: [...answers] }
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      let verified = false
+      try {
+        new Webhook(state.secret).verify(body, req.headers as Record<string, string>)
+        verified = true
+      } catch {
+        verified = false
+      }
+      state.received.push({ id: String(req.headers['webhook-id']), body, headers: req.headers, verified })
+      res.writeHead(verified ? (state.answers.shift() ?? 200) : 401).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  return { ...state, state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks` }
+}
+
+async function subscribe(api: TestApp, url: string, eventTypes = ['complaint.*', 'sla.*']) {
+  const res = await api.call('POST', '/v1/webhooks', { url, eventTypes })
+  if (res.status !== 201) throw new Error(JSON.stringify(res.json))
+  return res.json as { id: string; secret: string }
+}
+
+async function drain(api: TestApp, random = () => 0.5) {
+  for (let i = 0; i < 100; i++) {
+    const r = await dispatchOnce(api.app.services, { random })
+    if (r.fannedOut === 0 && r.sent === 0) return
+  }
+  throw new Error('dispatcher did not settle')
+}
+
+t.test('every delivery is signed per Standard Webhooks; a tampered body fails verification', async (t) => {
+  const api = await testApp(t)
+  const rx = await receiver(t)
+  const sub = await subscribe(api, rx.url)
+  rx.state.secret = sub.secret
+  t.match(sub.secret, /^whsec_/)
+  const c = (await api.call('POST', '/v1/complaints', webComplaint())).json
+  await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  await drain(api)
+  // no global ordering is promised: compare as a set
+  t.same(rx.state.received.map((r) => JSON.parse(r.body).type).sort(), ['complaint.acknowledged', 'complaint.received'])
+  t.ok(rx.state.received.every((r) => r.verified), 'the receiver verified every signature')
+  const first = rx.state.received.find((r) => JSON.parse(r.body).type === 'complaint.received')!
+  const envelope = JSON.parse(first.body)
+  t.equal(envelope.id, first.id, 'webhook-id is the event id')
+  t.match(envelope.id, /^msg_[0-9a-f]{8}-[0-9a-f]{4}-7/, 'a UUIDv7')
+  t.equal(envelope.data.complaint.version, 1)
+  t.same(envelope.data.complaint.complainant.externalIds, [{ system: 'wukong', customerId: '1024' }], 'the CRM id travels with the event')
+  const tampered = first.body.replace('"channel":"web"', '"channel":"wechat"')
+  t.not(tampered, first.body)
+  t.throws(() => new Webhook(sub.secret).verify(tampered, first.headers as Record<string, string>), 'a tampered body is rejected')
+  t.throws(() => new Webhook(`whsec_${Buffer.from('another secret of 32 bytes.....').toString('base64')}`).verify(first.body, first.headers as Record<string, string>), 'another secret is rejected')
+})
+
+t.test('500, 500, 200: three attempts with growing delays; a replay sends it once more', async (t) => {
+  const api = await testApp(t)
+  const rx = await receiver(t, [500, 500, 200])
+  const sub = await subscribe(api, rx.url, ['complaint.received'])
+  rx.state.secret = sub.secret
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  t.equal(rx.state.received.length, 1, 'the first attempt')
+  api.clock.advanceMinutes(1)
+  await drain(api)
+  api.clock.advanceMinutes(2)
+  await drain(api)
+  t.equal(rx.state.received.length, 3)
+  const log = (await api.call('GET', `/v1/webhooks/${sub.id}/deliveries`)).json.items
+  t.equal(log.length, 1)
+  t.equal(log[0].status, 'succeeded')
+  t.equal(log[0].attempts, 3)
+  t.equal(log[0].lastStatusCode, 200)
+  const detail = (await api.call('GET', `/v1/deliveries/${log[0].id}`)).json
+  t.same(detail.attemptLog.map((a: { statusCode: number }) => a.statusCode), [500, 500, 200])
+  const delays = detail.attemptLog.slice(0, 2).map((a: { attemptedAt: string; nextAttemptAt: string }) => Date.parse(a.nextAttemptAt) - Date.parse(a.attemptedAt))
+  t.same(delays, [60_000, 120_000], 'the delay doubles (jitter pinned to the middle)')
+  t.equal(detail.attemptLog[2].nextAttemptAt, null)
+
+  const replay = await api.call('POST', `/v1/deliveries/${log[0].id}/replay`)
+  t.equal(replay.status, 202)
+  await drain(api)
+  t.equal(rx.state.received.length, 4)
+  t.equal(rx.state.received[3]!.id, rx.state.received[0]!.id, 'the same event (same webhook-id) arrives once more')
+})
+
+t.test('retry schedule: exponential, capped, jittered, never before Retry-After; about a day in total', async (t) => {
+  const s = { baseSeconds: 60, maxSeconds: 21_600, maxAttempts: 12 }
+  t.equal(retryDelayMs(1, s, null, () => 0.5), 60_000)
+  t.equal(retryDelayMs(3, s, null, () => 0.5), 240_000)
+  t.equal(retryDelayMs(20, s, null, () => 0.5), 21_600_000, 'capped at 6 hours')
+  t.equal(retryDelayMs(1, s, null, () => 0), 48_000, '-20% jitter')
+  t.equal(retryDelayMs(1, s, null, () => 1), 72_000, '+20% jitter')
+  t.equal(retryDelayMs(1, s, 600, () => 0.5), 600_000, 'Retry-After wins when longer')
+  let total = 0
+  for (let a = 1; a < s.maxAttempts; a++) total += retryDelayMs(a, s, null, () => 0.5)
+  t.ok(total > 18 * 3_600_000 && total < 30 * 3_600_000, `last attempt ${Math.round(total / 3_600_000)} h after the first`)
+})
+
+t.test('two dispatchers on one database, 500 queued events: each delivered exactly once', async (t) => {
+  const api = await testApp(t)
+  const rx = await receiver(t)
+  const sub = await subscribe(api, rx.url, ['*'])
+  rx.state.secret = sub.secret
+  const now = api.clock.now()
+  await api.db.transaction().execute((trx) => appendEvents(trx, Array.from({ length: 500 }, (_, i) => ({ type: 'sla.due_soon', complaintId: null, occurredAt: now, data: { n: i } }))))
+  const loop = async () => {
+    let idleRounds = 0
+    while (idleRounds < 3) {
+      const r = await dispatchOnce(api.app.services, { batchSize: 40, concurrency: 8 })
+      idleRounds = r.fannedOut === 0 && r.sent === 0 ? idleRounds + 1 : 0
+    }
+  }
+  await Promise.all([loop(), loop()])
+  const ids = rx.state.received.map((r) => r.id)
+  t.equal(new Set(ids).size, 500, 'every event arrived')
+  t.equal(ids.length, 500, 'none arrived twice')
+  t.ok(rx.state.received.every((r) => r.verified))
+  const { n } = (await sql<{ n: number }>`select count(*)::int as n from webhook_deliveries where status = 'succeeded'`.execute(api.db)).rows[0]!
+  t.equal(n, 500)
+})
+
+t.test('a change whose transaction rolls back leaves no outbox row; a committed one always has one', async (t) => {
+  const api = await testApp(t)
+  const c = (await api.call('POST', '/v1/complaints', webComplaint())).json
+  // fail the transaction *after* its event row was written
+  await sql`create function fail_after_outbox() returns trigger language plpgsql as $$ begin raise exception 'late failure'; end $$`.execute(api.db)
+  await sql`create trigger fail_after_outbox after insert on outbox_events for each row execute function fail_after_outbox()`.execute(api.db)
+  t.teardown(async () => {
+    await sql`drop trigger if exists fail_after_outbox on outbox_events`.execute(api.db)
+    await sql`drop function if exists fail_after_outbox()`.execute(api.db)
+  })
+  const failed = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  t.equal(failed.status, 500)
+  const types = async () => (await api.db.selectFrom('outbox_events').select('type').where('complaint_id', '=', c.id).orderBy('id').execute()).map((e) => e.type)
+  t.same(await types(), ['complaint.received'], 'the rolled-back step left no event')
+  await sql`drop trigger fail_after_outbox on outbox_events`.execute(api.db)
+  const ok = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  t.equal(ok.status, 200)
+  t.same(await types(), ['complaint.received', 'complaint.acknowledged'])
+})
+
+t.test('subscriptions: https to public hosts in production mode; patterns; pause; rotation with overlap', async (t) => {
+  const strictApi = await testApp(t, { env: { WEBHOOK_ALLOW_INSECURE_URLS: 'false' } })
+  for (const url of ['http://crm.example.com/h', 'https://127.0.0.1/h', 'https://localhost/h', 'https://10.1.2.3/h', 'https://[::1]/h', 'ftp://x/y', 'https://user:pw@crm.example.com/h']) {
+    const res = await strictApi.call('POST', '/v1/webhooks', { url, eventTypes: ['*'] })
+    t.equal(res.status, 422, `${url} is refused`)
+    t.equal(res.json.errors[0].field, '/body/url')
+  }
+  t.equal((await strictApi.call('POST', '/v1/webhooks', { url: 'https://crm.example.com/hooks', eventTypes: ['complaint.*'] })).status, 201)
+  t.equal((await strictApi.call('POST', '/v1/webhooks', { url: 'https://crm.example.com/hooks', eventTypes: ['Complaint received'] })).status, 400)
+  t.equal((await strictApi.call('POST', '/v1/webhooks', { url: 'https://crm.example.com/hooks', eventTypes: ['*'] }, {}, 'cs_agent')).status, 403)
+
+  const api = await testApp(t)
+  const rx = await receiver(t)
+  const sub = await subscribe(api, rx.url, ['complaint.acknowledged'])
+  rx.state.secret = sub.secret
+  const c = (await api.call('POST', '/v1/complaints', webComplaint())).json
+  await drain(api)
+  t.equal(rx.state.received.length, 0, 'complaint.received does not match complaint.acknowledged')
+
+  await api.call('PATCH', `/v1/webhooks/${sub.id}`, { status: 'paused' })
+  await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  await drain(api)
+  t.equal(rx.state.received.length, 0, 'paused: queued, not sent')
+  const rotated = await api.call('POST', `/v1/webhooks/${sub.id}/rotate-secret`, { overlapMinutes: 60 })
+  t.not(rotated.json.secret, sub.secret)
+  await api.call('PATCH', `/v1/webhooks/${sub.id}`, { status: 'active' })
+  await drain(api)
+  t.equal(rx.state.received.length, 1, 'resumed: the queued event goes out')
+  const r = rx.state.received[0]!
+  t.equal(String(r.headers['webhook-signature']).split(' ').length, 2, 'two signatures during the overlap')
+  t.doesNotThrow(() => new Webhook(sub.secret).verify(r.body, r.headers as Record<string, string>), 'the old secret still verifies')
+  t.doesNotThrow(() => new Webhook(rotated.json.secret).verify(r.body, r.headers as Record<string, string>), 'the new one too')
+  t.equal((await api.call('DELETE', `/v1/webhooks/${sub.id}`)).status, 204)
+  t.equal((await api.call('GET', `/v1/webhooks/${sub.id}`)).status, 404)
+})
+
+t.test('dead letters: a 4xx is not retried, retries end after the limit, a failing subscription is disabled', async (t) => {
+  const api = await testApp(t, { env: { WEBHOOK_MAX_ATTEMPTS: '2', WEBHOOK_DISABLE_AFTER_HOURS: '1' } })
+  const gone = await receiver(t, [410])
+  const subGone = await subscribe(api, gone.url, ['complaint.received'])
+  gone.state.secret = subGone.secret
+  const down = await receiver(t, [503, 503, 503, 503])
+  const subDown = await subscribe(api, down.url, ['complaint.*'])
+  down.state.secret = subDown.secret
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  const goneLog = (await api.call('GET', `/v1/webhooks/${subGone.id}/deliveries`)).json.items[0]
+  t.same([goneLog.status, goneLog.attempts, goneLog.lastStatusCode], ['dead', 1, 410], '410 is dead-lettered at once')
+  api.clock.advanceMinutes(2)
+  await drain(api)
+  const downLog = (await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries`)).json.items[0]
+  t.same([downLog.status, downLog.attempts], ['dead', 2], 'dead after WEBHOOK_MAX_ATTEMPTS')
+  t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?status=dead`)).json.items.length, 1)
+
+  api.clock.advanceMinutes(61)
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  const disabled = (await api.call('GET', `/v1/webhooks/${subDown.id}`)).json
+  t.equal(disabled.status, 'disabled')
+  t.match(disabled.disabledReason, /failed for 1 hours/)
+  const event = await api.db.selectFrom('outbox_events').select('payload').where('type', '=', 'webhook.subscription_disabled').executeTakeFirst()
+  t.equal((event?.payload as any).data.subscription.id, subDown.id, 'and says so with an event')
+
+  down.state.answers.length = 0
+  await api.call('PATCH', `/v1/webhooks/${subDown.id}`, { status: 'active' })
+  const bulk = await api.call('POST', `/v1/webhooks/${subDown.id}/replay`, { from: '2026-01-01T00:00:00Z', to: '2027-01-01T00:00:00Z', statuses: ['dead', 'retrying'] })
+  t.equal(bulk.json.replayed, 2, 'the failed deliveries of the range')
+  await drain(api)
+  t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?status=succeeded`)).json.items.length, 2)
+})
+
+t.test('the event catalogue lists every event type the code emits', async (t) => {
+  const root = new URL('../../src/', import.meta.url).pathname
+  const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? files(path.join(dir, f)) : [path.join(dir, f)]))
+  const emitted = new Set(files(root).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'((?:complaint|sla|webhook)\.[a-z_]+)'/g)].map((m) => m[1]!)))
+  for (const type of emitted) t.ok(type in EVENT_TYPES, `${type} is in the catalogue`)
+  const doc = (await testApp(t)).app.swagger() as any
+  t.same(Object.keys(doc.webhooks).sort(), Object.keys(EVENT_TYPES).sort(), 'and in the OpenAPI document')
+})
