@@ -47,6 +47,13 @@ export default fp(async function metrics(app: FastifyInstance) {
     },
   })
   new Gauge({
+    name: 'webhook_deliveries', help: 'webhook deliveries by status (pending, sending, retrying, succeeded, dead)', labelNames: ['status'], registers: [registry],
+    async collect() {
+      const rows = await s.db.selectFrom('webhook_deliveries').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute()
+      for (const status of ['pending', 'sending', 'retrying', 'succeeded', 'dead']) this.set({ status }, rows.find((r) => r.status === status)?.n ?? 0)
+    },
+  })
+  new Gauge({
     name: 'calendar_coverage_days_left', help: 'days until the business calendar runs out of holiday data and overrides', registers: [registry],
     async collect() {
       const calendar = await s.sla.calendar()

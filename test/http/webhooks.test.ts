@@ -230,6 +230,10 @@ t.test('dead letters: a 4xx is not retried, retries end after the limit, a faili
   t.equal(bulk.json.replayed, 2, 'the failed deliveries of the range')
   await drain(api)
   t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?status=succeeded`)).json.items.length, 2)
+  const metrics = (await api.app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /webhook_deliveries\{status="succeeded"\} 3/, "two replayed and sent, and the second complaint to the first receiver")
+  t.match(metrics, /webhook_deliveries\{status="dead"\} 1/, 'the 410 one')
+  t.match(metrics, /outbox_lag_seconds 0/, 'every event fanned out')
 })
 
 t.test('the event catalogue lists every event type the code emits', async (t) => {
