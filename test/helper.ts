@@ -180,3 +180,19 @@ export const webComplaint = (overrides: Record<string, unknown> = {}) => ({
   desiredOutcomes: ['resolution', 'explanation'],
   ...overrides,
 })
+
+/**
+ * Makes every insert into `table` fail (before or after the row is written) until the returned
+ * function is called; the test's teardown removes it in any case.
+ */
+export async function failInserts(t: Test, db: DbHandle['db'], table: string, timing: 'before' | 'after'): Promise<() => Promise<void>> {
+  const name = `fail_${timing}_${table}`
+  await sql`create function ${sql.id(name)}() returns trigger language plpgsql as $$ begin raise exception 'injected failure'; end $$`.execute(db)
+  await sql`create trigger ${sql.id(name)} ${sql.raw(timing)} insert on ${sql.id(table)} for each row execute function ${sql.id(name)}()`.execute(db)
+  const remove = async () => {
+    await sql`drop trigger if exists ${sql.id(name)} on ${sql.id(table)}`.execute(db)
+    await sql`drop function if exists ${sql.id(name)}()`.execute(db)
+  }
+  t.teardown(remove)
+  return remove
+}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
-import { rowCounts, testApp, webComplaint, type TestApp } from '../helper.js'
+import { failInserts, rowCounts, testApp, webComplaint, type TestApp } from '../helper.js'
 
 async function received(api: TestApp) {
   const res = await api.call('POST', '/v1/complaints', webComplaint())
@@ -162,15 +162,10 @@ t.test('a request that fails half-way leaves nothing half written', async (t) =>
   t.same(await rowCounts(api.db), before)
 
   // a database failure on the last write of the step (the outbox insert) rolls back the complaint and timeline too
-  await sql`create function fail_outbox() returns trigger language plpgsql as $$ begin raise exception 'outbox down'; end $$`.execute(api.db)
-  await sql`create trigger fail_outbox before insert on outbox_events for each row execute function fail_outbox()`.execute(api.db)
-  t.teardown(async () => {
-    await sql`drop trigger if exists fail_outbox on outbox_events`.execute(api.db)
-    await sql`drop function if exists fail_outbox()`.execute(api.db)
-  })
+  const repair = await failInserts(t, api.db, 'outbox_events', 'before')
   const failed = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
   t.equal(failed.status, 500)
-  t.notMatch(JSON.stringify(failed.json), /outbox down/, 'internal errors do not leak details')
+  t.notMatch(JSON.stringify(failed.json), /injected failure/, 'internal errors do not leak details')
   const createFailed = await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'k-1' })
   t.equal(createFailed.status, 500)
   t.same(await rowCounts(api.db), before, 'no complaint, timeline entry, event or idempotency key was left behind')
@@ -178,7 +173,7 @@ t.test('a request that fails half-way leaves nothing half written', async (t) =>
   t.equal(still.status, 'received')
   t.equal(still.version, 1)
 
-  await sql`drop trigger fail_outbox on outbox_events`.execute(api.db)
+  await repair()
   const retried = await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'k-1' })
   t.equal(retried.status, 201, 'the key of a failed create is free for the retry')
   t.equal(retried.json.reference, 'CP-2026-000002', 'the failed create did not use up a reference number')

@@ -3,6 +3,7 @@ import t from 'tap'
 import { createRunCoordinator } from '../../src/jobs/coordinator.js'
 import { recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
 import { testApp, webComplaint, type TestApp } from '../helper.js'
+import { DEFAULT_SLA_POLICY } from '../../src/domain/sla.js'
 
 /** a complaint assessed to the service station at the test clock's current time */
 async function assessedComplaint(api: TestApp, level = 'general', over: Record<string, unknown> = {}) {
@@ -192,6 +193,8 @@ t.test('SLA policy versions: new complaints use the new version, existing ones k
   const current = (await api.call('GET', '/v1/admin/sla-policies')).json.items[0]
   t.equal(current.version, 1)
   t.equal(current.policy.callback.amount, 720, 'the 12-hour callback limit')
+  const { version: _v, ...defaults } = DEFAULT_SLA_POLICY
+  t.same(current.policy, defaults, 'the seeded version 1 is the SPEC default the domain module documents')
   const policy = { ...current.policy, levels: { ...current.policy.levels, moderate: { ...current.policy.levels.moderate, handover: { unit: 'business_minutes', amount: 60 } } } }
   const created = await api.call('POST', '/v1/admin/sla-policies', { policy, note: 'moderate: hand over within 1 business hour' })
   t.equal(created.status, 201)

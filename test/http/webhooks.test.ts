@@ -9,7 +9,7 @@ import { EVENT_TYPES } from '../../src/outbox/catalogue.js'
 import { appendEvents } from '../../src/outbox/outbox.js'
 import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
 import { retryDelayMs } from '../../src/webhooks/policy.js'
-import { testApp, webComplaint, type TestApp } from '../helper.js'
+import { failInserts, testApp, webComplaint, type TestApp } from '../helper.js'
 
 interface Received { id: string; body: string; headers: IncomingHttpHeaders; verified: boolean }
 
@@ -145,17 +145,12 @@ t.test('a change whose transaction rolls back leaves no outbox row; a committed 
   const api = await testApp(t)
   const c = (await api.call('POST', '/v1/complaints', webComplaint())).json
   // fail the transaction *after* its event row was written
-  await sql`create function fail_after_outbox() returns trigger language plpgsql as $$ begin raise exception 'late failure'; end $$`.execute(api.db)
-  await sql`create trigger fail_after_outbox after insert on outbox_events for each row execute function fail_after_outbox()`.execute(api.db)
-  t.teardown(async () => {
-    await sql`drop trigger if exists fail_after_outbox on outbox_events`.execute(api.db)
-    await sql`drop function if exists fail_after_outbox()`.execute(api.db)
-  })
+  const repair = await failInserts(t, api.db, 'outbox_events', 'after')
   const failed = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
   t.equal(failed.status, 500)
   const types = async () => (await api.db.selectFrom('outbox_events').select('type').where('complaint_id', '=', c.id).orderBy('id').execute()).map((e) => e.type)
   t.same(await types(), ['complaint.received'], 'the rolled-back step left no event')
-  await sql`drop trigger fail_after_outbox on outbox_events`.execute(api.db)
+  await repair()
   const ok = await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
   t.equal(ok.status, 200)
   t.same(await types(), ['complaint.received', 'complaint.acknowledged'])
