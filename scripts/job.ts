@@ -10,7 +10,7 @@ if (!name || !(JOB_NAMES as string[]).includes(name)) {
   console.error(`usage: npm run job -- <${JOB_NAMES.join('|')}>`)
   process.exit(2)
 }
-const config = { ...loadConfig(), SCHEDULER_ENABLED: false }
+const config = { ...loadConfig(), SCHEDULER_ENABLED: false, WEBHOOK_DISPATCHER_ENABLED: false }
 const app = await buildApp({ config, database: await openDatabase(config), logger: createLogger(config) })
 await app.ready()
 try {

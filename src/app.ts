@@ -107,7 +107,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
     keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
-    allowList: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics',
+    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
     errorResponseBuilder: (_req, ctx) =>
       new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
   })

@@ -40,6 +40,7 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
   reviewDeferral: ['cs_manager'],
   withdrawComplaint: [...CS, 'integration'],
   reopenComplaint: CS,
+  linkExternalIds: [...CS, 'integration'],
   pauseClocks: [...CS, 'department'],
   resumeClocks: [...CS, 'department'],
 

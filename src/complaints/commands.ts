@@ -12,6 +12,7 @@ import { resolveAssessment } from '../admin/repository.js'
 import { appendEvents, complaintEventData } from '../outbox/outbox.js'
 import { apiValue, camel, toComplaintDto } from './representation.js'
 import { writeAudit, type AuditContext } from '../audit/audit.js'
+import { recordStoppedLate } from '../sla/breaches.js'
 import * as repo from './repository.js'
 import type { ReceiveBody } from './schemas.js'
 
@@ -119,6 +120,7 @@ export async function runAction<A extends Action>(
     })
 
     const actor = ctx.audit.actor
+    await recordStoppedLate(trx, current, updated, now)
     await repo.appendTimeline(trx, {
       complaintId: id, at: now, actor, action, fromStatus: current.status, toStatus: updated.status, before, after, data: decision.facts,
     })

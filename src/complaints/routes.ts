@@ -56,6 +56,8 @@ export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
     summary: 'Pause the clocks (waiting for the customer)', description: 'Every running clock stops; the pause is recorded and its length is excluded from the deadlines when the clocks resume. Paused complaints are not swept for breaches.' },
   { action: 'resume', path: 'resume', operationId: 'resumeClocks', body: S.ResumeBody,
     summary: 'Resume paused clocks', description: 'The deadlines move back by the length of the pause, in each limit’s own unit (business or calendar time).' },
+  { action: 'link_external_ids', path: 'external-ids', operationId: 'linkExternalIds', body: S.ExternalIdsBody,
+    summary: 'Link the complainant to records in other systems (e.g. 悟空CRM)', description: 'Sets the complainant’s id per system (one per system; other systems are kept). Every later event carries them.' },
   { action: 'reopen', path: 'reopen', operationId: 'reopenComplaint', body: S.ReasonBody,
     summary: 'Reopen a closed complaint', description: 'Within the reopen window (30 days by default, REOPEN_WINDOW_DAYS) the complaint goes back to `in_progress`, its clocks restart, and statistics count it against first-time closure.' },
 ]

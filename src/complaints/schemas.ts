@@ -174,6 +174,10 @@ export const DeferralReviewBody = Type.Object(
   { ...strict, examples: [{ approved: true, followUpMode: 'monitor' }] },
 )
 export const ReasonBody = Type.Object({ reason: Text(2000) }, strict)
+export const ExternalIdsBody = Type.Object(
+  { externalIds: Type.Array(ExternalId, { minItems: 1, maxItems: 10 }) },
+  { ...strict, examples: [{ externalIds: [{ system: 'wukong', customerId: '1024' }] }] },
+)
 export const ResumeBody = Type.Object({ comment: Type.Optional(Text(2000)) }, strict)
 
 // ---- responses ----

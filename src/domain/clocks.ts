@@ -21,14 +21,29 @@ export interface ClockView {
 
 const ENDED = new Set(['closed', 'withdrawn'])
 
-export function clockViews(c: Complaint, now: Date, cal: BusinessCalendar): ClockView[] {
-  const clocks = [
-    { clock: 'handover' as const, started: true, dueAt: c.handover_due_at, stoppedAt: c.signed_at },
-    { clock: 'first_reply' as const, started: c.signed_at !== null, dueAt: c.first_reply_due_at, stoppedAt: c.first_replied_at },
-    { clock: 'closure' as const, started: true, dueAt: c.closure_due_at, stoppedAt: c.closure_requested_at ?? (c.status === 'closed' ? c.closed_at : null) },
-    { clock: 'callback' as const, started: c.closure_requested_at !== null, dueAt: c.callback_due_at, stoppedAt: c.callback_at },
+type ClockName = ClockView['clock']
+
+function clockSpans(c: Complaint) {
+  return [
+    { clock: 'handover' as ClockName, started: true, dueAt: c.handover_due_at, stoppedAt: c.signed_at },
+    { clock: 'first_reply' as ClockName, started: c.signed_at !== null, dueAt: c.first_reply_due_at, stoppedAt: c.first_replied_at },
+    { clock: 'closure' as ClockName, started: true, dueAt: c.closure_due_at, stoppedAt: c.closure_requested_at ?? (c.status === 'closed' ? c.closed_at : null) },
+    { clock: 'callback' as ClockName, started: c.closure_requested_at !== null, dueAt: c.callback_due_at, stoppedAt: c.callback_at },
   ]
-  return clocks.map(({ clock, started, dueAt, stoppedAt }) => {
+}
+
+/** is the clock running (started, not stopped, not paused, not suspended, complaint open)? */
+function running(c: Complaint, span: ReturnType<typeof clockSpans>[number]) {
+  return span.started && span.dueAt !== null && !span.stoppedAt && !ENDED.has(c.status) && !c.paused_at && !(span.clock === 'closure' && c.status === 'deferred')
+}
+
+/** clocks that run and are past their deadline at `now` */
+export function overdueClocks(c: Complaint, now: Date): Array<{ clock: ClockName; dueAt: Date }> {
+  return clockSpans(c).filter((span) => running(c, span) && span.dueAt! < now).map((span) => ({ clock: span.clock, dueAt: span.dueAt! }))
+}
+
+export function clockViews(c: Complaint, now: Date, cal: BusinessCalendar): ClockView[] {
+  return clockSpans(c).map(({ clock, started, dueAt, stoppedAt }) => {
     const view = (state: ClockState, running = false): ClockView => ({
       clock, dueAt, state, stoppedAt,
       remainingBusinessMinutes: running && dueAt ? (dueAt > now ? businessMinutesBetween(now, dueAt, cal) : -businessMinutesBetween(dueAt, now, cal)) : null,

@@ -32,6 +32,8 @@ export const TRANSITIONS = {
   // waiting for the customer: every running clock stops until resumed
   pause: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested'],
   resume: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested'],
+  // an integration (e.g. a CRM sync) links the complainant to its own record at any time
+  link_external_ids: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'closed', 'deferred', 'withdrawn'],
   // the scheduler, when the closure limit passed without a closure request (SPEC §3.3); not over HTTP
   escalate: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded'],
 } as const satisfies Record<string, readonly Status[]>
@@ -98,6 +100,7 @@ export interface ReopenInput { reason: string }
 export interface PauseInput { reason: string }
 export interface ResumeInput { comment?: string }
 export interface EscalateInput { reason: string }
+export interface LinkExternalIdsInput { externalIds: Array<{ system: string; customerId: string }> }
 
 export interface ActionInputs {
   acknowledge: AcknowledgeInput
@@ -117,6 +120,7 @@ export interface ActionInputs {
   pause: PauseInput
   resume: ResumeInput
   escalate: EscalateInput
+  link_external_ids: LinkExternalIdsInput
 }
 
 export interface DecideContext {
@@ -149,7 +153,9 @@ const restartClocks = (c: Complaint, now: Date) => ({ clock_started_at: now, clo
 
 /** the level upgrade of SPEC §3.3: changes, facts and events, shared by the callback and the scheduler */
 function upgrade(c: Complaint, ctx: DecideContext, reason: string) {
-  const up = upgradeLevel({ level: (c.level ?? 'general') as Level, irrationalStage: c.irrational_stage as IrrationalStage | null }, ctx.upgradeMap ?? DEFAULT_UPGRADE_MAP)
+  // a major complaint already runs on the strong limits: it upgrades as a strong one
+  const from = (c.major && c.level !== 'irrational' ? 'strong' : (c.level ?? 'general')) as Level
+  const up = upgradeLevel({ level: from, irrationalStage: c.irrational_stage as IrrationalStage | null }, ctx.upgradeMap ?? DEFAULT_UPGRADE_MAP)
   return {
     changes: { level: up.level, irrational_stage: up.irrationalStage, ...restartClocks(c, ctx.now) },
     facts: { upgrade: { from: c.level, to: up.level, fromStage: c.irrational_stage, toStage: up.irrationalStage, reason, flagManagement: up.flagManagement } },
@@ -393,8 +399,17 @@ const decisions: { [A in Action]: Decide<A> } = {
     }
   },
 
+  link_external_ids(c, input) {
+    // one id per system: a new id for a system replaces the old one, other systems stay
+    const systems = new Set(input.externalIds.map((e) => e.system))
+    const externalIds = [...c.complainant_external_ids.filter((e) => !systems.has(e.system)), ...input.externalIds]
+    return { status: keep(c), changes: { complainant_external_ids: externalIds }, facts: { systems: [...systems] }, events: ['complaint.external_ids_linked'] }
+  },
+
   escalate(c, input, ctx) {
-    if (c.closure_requested_at || c.paused_at) throw illegalTransition(c, 'escalate', 'only a running closure clock escalates')
+    // re-checked under the row lock: a re-assessment or a closure request may have come since the sweep looked
+    const overdue = c.closure_due_at !== null && c.closure_due_at < ctx.now
+    if (c.closure_requested_at || c.paused_at || !overdue) throw illegalTransition(c, 'escalate', 'only a running closure clock past its deadline escalates')
     const up = upgrade(c, ctx, input.reason)
     return { status: keep(c), changes: up.changes, facts: up.facts, events: up.events }
   },

@@ -116,7 +116,13 @@ function afterPauses(start: Date, due: Date, business: boolean, pauses: PauseInt
   for (const p of [...pauses].sort((a, b) => a.from.getTime() - b.from.getTime())) {
     if (!p.to || p.to <= start || p.from >= result) continue
     const from = p.from > start ? p.from : start
-    result = business ? addBusinessMinutes(result, businessMinutesBetween(from, p.to, cal), cal) : new Date(result.getTime() + (p.to.getTime() - from.getTime()))
+    if (!business) {
+      result = new Date(result.getTime() + (p.to.getTime() - from.getTime()))
+      continue
+    }
+    // a pause outside working hours (over lunch, at night) holds no business time and moves nothing
+    const held = businessMinutesBetween(from, p.to, cal)
+    if (held > 0) result = addBusinessMinutes(result, held, cal)
   }
   return result
 }

@@ -17,6 +17,8 @@ export interface DbRunCoordinator extends RunCoordinator {
   /** takes the job's lease outside the cron schedule (on-demand runs); false while another run holds it */
   acquire(job: string, ttlMs: number): Promise<boolean>
   release(job: string): Promise<void>
+  /** keeps renewing the job's lease while a run lasts; call the returned function when it ends */
+  keepAlive(job: string, ttlMs: number): () => void
 }
 
 export const newHolderId = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
@@ -39,8 +41,18 @@ export function createRunCoordinator(db: Kysely<Database>, now: () => Date, hold
     await via.updateTable('job_leases').set({ lease_until: now() }).where('job', '=', job).where('holder', '=', holder).execute()
   }
 
+  function keepAlive(job: string, ttlMs: number): () => void {
+    const timer = setInterval(() => {
+      db.updateTable('job_leases').set({ lease_until: new Date(now().getTime() + ttlMs) }).where('job', '=', job).where('holder', '=', holder).execute()
+        .catch(() => undefined) // a failed renewal only means the lease may expire: another replica then takes over
+    }, Math.max(1000, Math.floor(ttlMs / 3)))
+    timer.unref()
+    return () => clearInterval(timer)
+  }
+
   return {
     holder,
+    keepAlive,
     acquire: (job, ttlMs) => acquire(job, ttlMs),
     release: (job) => release(job),
     async shouldRun(key, ttlMs) {

@@ -1,14 +1,13 @@
 import { sql } from 'kysely'
 import { CLOCK_KEYS, CLOCK_SQL, runningClock, type ClockKey } from '../sla/clock-sql.js'
 import type { Services } from '../context.js'
-import type { Actor, Complaint } from '../db/types.js'
+import type { Complaint } from '../db/types.js'
+import { SCHEDULER } from '../sla/breaches.js'
 import { runAction } from '../complaints/commands.js'
 import { appendTimeline } from '../complaints/repository.js'
 import { appendEvents, complaintEventData } from '../outbox/outbox.js'
 import { ProblemError } from '../errors.js'
 
-/** the scheduler as it appears on the timeline and in the audit log */
-export const SCHEDULER: Actor = { type: 'system', id: null, role: null, name: 'scheduler' }
 
 type Hit = Complaint & { hit_cycle: number; hit_due_at: Date }
 

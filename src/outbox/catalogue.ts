@@ -17,6 +17,7 @@ export const EVENT_TYPES = {
   'complaint.deferred': 'deferral approved: irrational, second stage, followed up',
   'complaint.withdrawn': 'the complainant withdrew',
   'complaint.reopened': 'a closed complaint was raised again within the reopen window',
+  'complaint.external_ids_linked': 'the complainant was linked to a record in another system (e.g. a 悟空CRM customer id)',
   'complaint.paused': 'clocks paused (waiting for the customer)',
   'complaint.resumed': 'clocks resumed; deadlines moved by the pause',
   'complaint.level_upgraded': 'automatic upgrade: closure limit missed or closure rejected at callback',

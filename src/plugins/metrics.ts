@@ -40,10 +40,13 @@ export default fp(async function metrics(app: FastifyInstance) {
     },
   })
   new Gauge({
-    name: 'outbox_lag_seconds', help: 'age of the oldest event not yet dispatched (0 when none)', registers: [registry],
+    name: 'outbox_lag_seconds', help: 'age of the oldest event not yet delivered: not fanned out, or a delivery still pending or retrying (0 when none)', registers: [registry],
     async collect() {
-      const row = await s.db.selectFrom('outbox_events').select((eb) => eb.fn.min('occurred_at').as('oldest')).where('dispatched_at', 'is', null).executeTakeFirst()
-      this.set(row?.oldest ? Math.max(0, (s.clock.now().getTime() - new Date(row.oldest).getTime()) / 1000) : 0)
+      const row = await sql<{ oldest: Date | null }>`select least(
+          (select min(occurred_at) from outbox_events where dispatched_at is null),
+          (select min(occurred_at) from webhook_deliveries where status in ('pending', 'sending', 'retrying'))) as oldest`.execute(s.db)
+      const oldest = row.rows[0]?.oldest
+      this.set(oldest ? Math.max(0, (s.clock.now().getTime() - new Date(oldest).getTime()) / 1000) : 0)
     },
   })
   new Gauge({

@@ -28,9 +28,11 @@ export default fp(async function scheduler(app: FastifyInstance) {
     const job = JOBS[name as JobName]
     if (!job) throw notFound('job', name)
     if (!(await coordinator.acquire(name, job.leaseMs))) throw conflict(`job ${name} is running right now (its lease is held); try again shortly`)
+    const stopRenewing = coordinator.keepAlive(name, job.leaseMs)
     try {
       return await job.run(s, s.clock.now())
     } finally {
+      stopRenewing()
       await coordinator.release(name)
     }
   }
@@ -45,7 +47,9 @@ export default fp(async function scheduler(app: FastifyInstance) {
       const task = cron.schedule(
         job.schedule,
         () => {
-          const run = job.run(s, s.clock.now()).then(
+          // a run longer than its lease keeps it, so no other replica starts the same job meanwhile
+          const stopRenewing = coordinator.keepAlive(name, job.leaseMs)
+          const run = job.run(s, s.clock.now()).finally(stopRenewing).then(
             (result) => app.log.debug({ job: name, result }, 'job finished'),
             (err: unknown) => app.log.error({ err, job: name }, 'job failed'),
           )

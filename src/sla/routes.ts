@@ -7,6 +7,7 @@ import { CHANNELS, LEVELS } from '../domain/vocabulary.js'
 import type { SlaPolicy } from '../domain/sla.js'
 import { DateTime, Nullable, problems, Text } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
+import { unprocessable } from '../errors.js'
 
 const strict = { additionalProperties: false } as const
 
@@ -71,10 +72,14 @@ export default async function slaRoutes(app: FastifyInstance) {
       operationId: 'createSlaPolicy', tags, summary: 'Publish a new SLA policy version',
       description: 'New complaints run on it; existing complaints keep the version they started with.',
       body: Type.Object({ policy: PolicyBody, note: Type.Optional(Text(500)) }, strict),
-      response: { 201: PolicyVersion, ...problems(400) },
+      response: { 201: PolicyVersion, ...problems(400, 422) },
     },
   }, async (req, reply) => {
-    const { policy, note } = req.body as { policy: unknown; note?: string }
+    const { policy, note } = req.body as { policy: Omit<SlaPolicy, 'version'>; note?: string }
+    const rank = { general: 0, moderate: 1, strong: 2 } as const
+    for (const [from, to] of Object.entries(policy.upgradeMap) as Array<[keyof typeof rank, keyof typeof rank]>) {
+      if (rank[to] < rank[from]) throw unprocessable(`/body/policy/upgradeMap/${from}`, `an upgrade cannot go down (${from} → ${to})`)
+    }
     const now = services.clock.now()
     const version = await audited(services.db, auditContext(req), now, async (trx) => {
       await sql`lock table sla_policies in share row exclusive mode`.execute(trx)

@@ -1,22 +1,26 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { Webhook } from 'standardwebhooks'
+import { Agent, fetch } from 'undici'
 import type { Services } from '../context.js'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { appendEvents } from '../outbox/outbox.js'
-import { isRetryable, matchesEventType, parseRetryAfter, retryDelayMs } from './policy.js'
+import { isNonPublicAddress, isRetryable, matchesEventType, parseRetryAfter, retryDelayMs } from './policy.js'
 
 /**
  * The webhook dispatcher (SPEC §5): at-least-once delivery from the transactional outbox.
  * 1. fan-out: claims undispatched outbox events (FOR UPDATE SKIP LOCKED) and creates one delivery per
  *    matching subscription;
- * 2. send: claims due deliveries (FOR UPDATE SKIP LOCKED, then a short lock lease), so replicas work
- *    in parallel and never send one delivery twice at once; signs per Standard Webhooks; records the
- *    attempt; schedules a retry with backoff or dead-letters it.
+ * 2. send: claims as many due deliveries as it sends at once (FOR UPDATE SKIP LOCKED, then a lock
+ *    lease longer than one request), so replicas work in parallel and never send one delivery twice at
+ *    once; signs per Standard Webhooks; records the attempt only while it still holds the claim;
+ *    schedules a retry with backoff or dead-letters it.
  */
 export interface DispatchOptions {
+  /** events fanned out per round */
   batchSize?: number
-  /** sends at once within a batch */
+  /** deliveries claimed and sent at once per round */
   concurrency?: number
   /** the source of randomness for retry jitter (tests pin it) */
   random?: () => number
@@ -34,7 +38,8 @@ export async function fanOut(s: Services, now: Date, limit: number): Promise<num
     const events = await trx.selectFrom('outbox_events').select(['id', 'event_id', 'type', 'occurred_at'])
       .where('dispatched_at', 'is', null).orderBy('id').limit(limit).forUpdate().skipLocked().execute()
     if (events.length === 0) return 0
-    const subscriptions = await trx.selectFrom('webhook_subscriptions').select(['id', 'event_types']).where('status', 'in', ['active', 'paused']).execute()
+    // paused and disabled subscriptions get their deliveries too: held, they go out when re-activated
+    const subscriptions = await trx.selectFrom('webhook_subscriptions').select(['id', 'event_types']).execute()
     const deliveries = events.flatMap((e) => subscriptions.filter((sub) => matchesEventType(sub.event_types, e.type)).map((sub) => ({
       id: randomUUID(), subscription_id: sub.id, event_id: e.event_id, event_type: e.type, occurred_at: e.occurred_at,
       status: 'pending', attempts: 0, next_attempt_at: now, created_at: now,
@@ -47,9 +52,12 @@ export async function fanOut(s: Services, now: Date, limit: number): Promise<num
   })
 }
 
-/** claims due deliveries of active subscriptions; a claim is a lock lease that a crashed sender loses */
+/**
+ * Claims due deliveries of active subscriptions. The claim is a lock lease (`locked_until`, also the
+ * claim's token) outlasting one request; a crashed sender's claim expires and the delivery is retried.
+ */
 async function claim(s: Services, now: Date, limit: number): Promise<WebhookDelivery[]> {
-  const lockUntil = new Date(now.getTime() + s.config.WEBHOOK_TIMEOUT_MS * 3)
+  const lockUntil = new Date(now.getTime() + s.config.WEBHOOK_TIMEOUT_MS * 2 + 5_000)
   const result = await sql<WebhookDelivery>`
     update webhook_deliveries set status = 'sending', locked_until = ${lockUntil}
     where id in (
@@ -69,6 +77,28 @@ export function signatures(sub: Pick<WebhookSubscription, 'secret' | 'previous_s
 
 interface Outcome { statusCode: number | null; error: string | null; latencyMs: number; retryAfter: number | null }
 
+/** production mode: every address a target name resolves to is checked when connecting (DNS rebinding) */
+export function publicOnlyLookup(hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, [])
+    const list = addresses as LookupAddress[]
+    const blocked = list.find((a) => isNonPublicAddress(a.address))
+    if (blocked) return callback(Object.assign(new Error(`${hostname} resolves to a non-public address ${blocked.address}`), { code: 'EBLOCKED' }), [])
+    if ((options as { all?: boolean }).all) return callback(null, list)
+    callback(null, list[0]!.address, list[0]!.family)
+  })
+}
+
+const agents = new Map<boolean, Agent>()
+const agentFor = (allowInsecure: boolean) => {
+  let agent = agents.get(allowInsecure)
+  if (!agent) {
+    agent = new Agent(allowInsecure ? {} : { connect: { lookup: publicOnlyLookup as never } })
+    agents.set(allowInsecure, agent)
+  }
+  return agent
+}
+
 async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, body: string, now: Date): Promise<Outcome> {
   // receivers check the signature's timestamp against their own clock: it is the wall-clock time of sending
   const sentAt = new Date()
@@ -77,6 +107,7 @@ async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, b
     const res = await fetch(sub.url, {
       method: 'POST',
       redirect: 'manual',
+      dispatcher: agentFor(s.config.WEBHOOK_ALLOW_INSECURE_URLS),
       signal: AbortSignal.timeout(s.config.WEBHOOK_TIMEOUT_MS),
       headers: {
         'content-type': 'application/json',
@@ -93,31 +124,39 @@ async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, b
     const error = ok ? null : res.status >= 300 && res.status < 400 ? `redirect ${res.status} not followed` : `HTTP ${res.status}`
     return { statusCode: res.status, error, latencyMs, retryAfter: parseRetryAfter(res.headers.get('retry-after'), now) }
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } }
-    const error = e.name === 'TimeoutError' ? `timeout after ${s.config.WEBHOOK_TIMEOUT_MS} ms` : `${e.cause?.code ?? e.name}: ${e.message}`
+    const e = err as Error & { cause?: { code?: string; message?: string } }
+    const error = e.name === 'TimeoutError' ? `timeout after ${s.config.WEBHOOK_TIMEOUT_MS} ms` : `${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`
     return { statusCode: null, error, latencyMs: Math.round(performance.now() - started), retryAfter: null }
   }
 }
 
+/**
+ * Records an attempt — only while this sender still holds the claim (status `sending`, same lease), so
+ * a sender whose lease ran out cannot overwrite what another sender did since.
+ */
 async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery, o: Outcome, now: Date, random: () => number): Promise<boolean> {
-  const attempts = d.attempts + 1
   const ok = o.statusCode !== null && o.statusCode >= 200 && o.statusCode < 300
+  const attempts = d.attempts + 1
   const retry = !ok && isRetryable(o.statusCode) && attempts < s.config.WEBHOOK_MAX_ATTEMPTS
   const next = retry
     ? new Date(now.getTime() + retryDelayMs(attempts, { baseSeconds: s.config.WEBHOOK_RETRY_BASE_SECONDS, maxSeconds: s.config.WEBHOOK_RETRY_MAX_SECONDS, maxAttempts: s.config.WEBHOOK_MAX_ATTEMPTS }, o.retryAfter, random))
     : null
-  await s.db.transaction().execute(async (trx) => {
-    await trx.updateTable('webhook_deliveries').set({
+  return s.db.transaction().execute(async (trx) => {
+    const held = await trx.updateTable('webhook_deliveries').set({
       status: ok ? 'succeeded' : retry ? 'retrying' : 'dead',
       attempts, locked_until: null, last_status_code: o.statusCode, last_error: o.error, last_latency_ms: o.latencyMs,
       ...(ok ? { delivered_at: now } : {}), ...(next ? { next_attempt_at: next } : {}),
-    }).where('id', '=', d.id).execute()
+    }).where('id', '=', d.id).where('status', '=', 'sending').where('locked_until', '=', d.locked_until!).returning('id').executeTakeFirst()
+    if (!held) {
+      s.log.warn({ delivery: d.id }, 'webhook claim expired before the attempt was recorded; another sender owns it now')
+      return false
+    }
     await trx.insertInto('webhook_attempts').values({
       delivery_id: d.id, attempted_at: now, status_code: o.statusCode, latency_ms: o.latencyMs, error: o.error, next_attempt_at: next,
     }).execute()
     if (ok) {
       await trx.updateTable('webhook_subscriptions').set({ failing_since: null }).where('id', '=', sub.id).where('failing_since', 'is not', null).execute()
-      return
+      return true
     }
     const failing = await trx.updateTable('webhook_subscriptions').set({ failing_since: sql`coalesce(failing_since, ${now})` })
       .where('id', '=', sub.id).returning(['failing_since', 'status']).executeTakeFirstOrThrow()
@@ -125,32 +164,29 @@ async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery,
     if (failing.status === 'active' && failing.failing_since && now.getTime() - failing.failing_since.getTime() >= limit) {
       const reason = `deliveries failed for ${s.config.WEBHOOK_DISABLE_AFTER_HOURS} hours (last: ${o.error})`
       await trx.updateTable('webhook_subscriptions').set({ status: 'disabled', disabled_reason: reason, updated_at: now }).where('id', '=', sub.id).execute()
-      await appendEvents(trx, [{ type: 'webhook.subscription_disabled', complaintId: null, occurredAt: now, data: { subscription: { id: sub.id, url: sub.url }, reason } }])
-      s.log.warn({ subscription: sub.id, url: sub.url }, reason)
+      // the event goes to every subscriber of webhook.*: it names the subscription and host, not the URL (which may carry a token)
+      await appendEvents(trx, [{ type: 'webhook.subscription_disabled', complaintId: null, occurredAt: now, data: { subscription: { id: sub.id, host: new URL(sub.url).host }, reason } }])
+      s.log.warn({ subscription: sub.id, host: new URL(sub.url).host }, reason)
     }
+    return false
   })
-  return ok
 }
 
 /** one round: fan out new events, then send what is due. Returns what it did (0s when idle). */
 export async function dispatchOnce(s: Services, opts: DispatchOptions = {}): Promise<DispatchResult> {
-  const batch = opts.batchSize ?? 100
   const random = opts.random ?? Math.random
-  const fannedOut = await fanOut(s, s.clock.now(), batch)
+  const fannedOut = await fanOut(s, s.clock.now(), opts.batchSize ?? 100)
   const now = s.clock.now()
-  const due = await claim(s, now, batch)
+  // claim no more than is sent at once: a claimed delivery is never left waiting for a worker
+  const due = await claim(s, now, opts.concurrency ?? 10)
   if (due.length === 0) return { fannedOut, sent: 0, succeeded: 0, failed: 0 }
   const subs = new Map((await s.db.selectFrom('webhook_subscriptions').selectAll().where('id', 'in', [...new Set(due.map((d) => d.subscription_id))]).execute()).map((x) => [x.id, x]))
   const bodies = new Map((await s.db.selectFrom('outbox_events').select(['event_id', 'payload']).where('event_id', 'in', due.map((d) => d.event_id)).execute()).map((e) => [e.event_id, JSON.stringify(e.payload)]))
-  let succeeded = 0
-  const queue = [...due]
-  const worker = async () => {
-    for (let d = queue.shift(); d; d = queue.shift()) {
-      const sub = subs.get(d.subscription_id)!
-      const outcome = await send(s, sub, d, bodies.get(d.event_id) ?? '{}', now)
-      if (await record(s, sub, d, outcome, s.clock.now(), random)) succeeded++
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 10, due.length) }, worker))
+  const results = await Promise.all(due.map(async (d) => {
+    const sub = subs.get(d.subscription_id)!
+    const outcome = await send(s, sub, d, bodies.get(d.event_id) ?? '{}', now)
+    return record(s, sub, d, outcome, s.clock.now(), random)
+  }))
+  const succeeded = results.filter(Boolean).length
   return { fannedOut, sent: due.length, succeeded, failed: due.length - succeeded }
 }

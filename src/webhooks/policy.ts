@@ -6,13 +6,36 @@ import { unprocessable } from '../errors.js'
  * the retry schedule (exponential backoff with jitter, honouring Retry-After).
  */
 
-const PRIVATE_V4 = [/^10\./, /^127\./, /^169\.254\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^0\./, /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./]
-const isPrivateHost = (host: string) => {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase()
+/** IPv4 ranges that are not the public internet: loopback, private, link-local, CGNAT, benchmark, multicast, reserved */
+const BLOCKED_V4: Array<[string, number]> = [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
+  ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+]
+const v4ToInt = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0)
+const inV4Block = (ip: string) => BLOCKED_V4.some(([base, bits]) => Math.floor(v4ToInt(ip) / 2 ** (32 - bits)) === Math.floor(v4ToInt(base) / 2 ** (32 - bits)))
+
+/** true for any address a webhook must not reach in production mode */
+export function isNonPublicAddress(address: string): boolean {
+  const a = address.replace(/^\[|\]$/g, '').toLowerCase()
+  if (isIP(a) === 4) return inV4Block(a)
+  if (isIP(a) !== 6) return true
+  // IPv4-mapped, -compatible and NAT64 forms carry an IPv4 address in their last 32 bits
+  const embedded = /^(?:::ffff:|::|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/.exec(a)?.[1]
+  if (embedded) return inV4Block(embedded)
+  const hex = /^(?:::ffff:|::|64:ff9b::)([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(a)
+  if (hex) {
+    const n = parseInt(hex[1]!, 16) * 65536 + parseInt(hex[2]!, 16)
+    return inV4Block([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'))
+  }
+  const first = parseInt(a.split(':')[0] || '0', 16)
+  // ::, ::1, unique local fc00::/7, link-local fe80::/10, site-local fec0::/10, multicast ff00::/8, documentation 2001:db8::/32
+  return a === '::' || a === '::1' || (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xffc0) === 0xfec0 || (first & 0xff00) === 0xff00 || a.startsWith('2001:db8:')
+}
+
+const isNonPublicHost = (host: string) => {
+  const h = host.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase()
   if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal')) return true
-  if (isIP(h) === 4) return PRIVATE_V4.some((r) => r.test(h))
-  if (isIP(h) === 6) return h === '::1' || h === '::' || h.startsWith('fc') || h.startsWith('fd') || h.startsWith('fe80') || h.startsWith('::ffff:')
-  return false
+  return isIP(h) !== 0 && isNonPublicAddress(h)
 }
 
 /** https to a public host; with `allowInsecure` (development, tests) also http and loopback/private hosts */
@@ -29,7 +52,7 @@ export function validateTargetUrl(raw: string, allowInsecure: boolean): string {
     return url.toString()
   }
   if (url.protocol !== 'https:') throw unprocessable('/body/url', 'must be https (WEBHOOK_ALLOW_INSECURE_URLS=true allows http for development)')
-  if (isPrivateHost(url.hostname)) throw unprocessable('/body/url', 'must not point at a loopback, link-local or private address')
+  if (isNonPublicHost(url.hostname)) throw unprocessable('/body/url', 'must not point at a loopback, link-local, private or reserved address')
   return url.toString()
 }
 

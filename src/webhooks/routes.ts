@@ -3,7 +3,7 @@ import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { audited } from '../audit/audit.js'
-import { badRequest, notFound } from '../errors.js'
+import { badRequest, conflict, notFound } from '../errors.js'
 import { DateTime, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
 import { validateTargetUrl } from './policy.js'
@@ -187,14 +187,20 @@ export default async function webhookRoutes(app: FastifyInstance) {
   app.post('/v1/deliveries/:id/replay', {
     schema: {
       operationId: 'replayDelivery', tags, summary: 'Send a delivery again (whatever its status)',
-      params: IdParams, response: { 202: DeliverySchema, ...problems(404) },
+      params: IdParams, response: { 202: DeliverySchema, ...problems(404, 409) },
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
     const now = services.clock.now()
+    // not while a sender holds it: it would go out twice at once
     const row = await services.db.updateTable('webhook_deliveries')
-      .set({ status: 'pending', attempts: 0, next_attempt_at: now, locked_until: null }).where('id', '=', id).returningAll().executeTakeFirst()
-    if (!row) throw notFound('delivery', id)
+      .set({ status: 'pending', attempts: 0, next_attempt_at: now, locked_until: null })
+      .where('id', '=', id).where((eb) => eb.or([eb('status', '!=', 'sending'), eb('locked_until', '<', now)]))
+      .returningAll().executeTakeFirst()
+    if (!row) {
+      const exists = await services.db.selectFrom('webhook_deliveries').select('id').where('id', '=', id).executeTakeFirst()
+      throw exists ? conflict('this delivery is being sent right now; replay it once the attempt is recorded') : notFound('delivery', id)
+    }
     return reply.code(202).send(deliveryDto(row))
   })
 

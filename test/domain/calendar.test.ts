@@ -130,3 +130,9 @@ t.test('calendar coverage warns from 60 days before the data ends, until next ye
   t.equal(posted.coveredThrough, last + 1)
   t.equal(posted.warning, null)
 })
+
+t.test('a pause that holds no working time (over lunch) moves no business deadline', async (t) => {
+  const facts: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: null, closureRequestedAt: null }
+  const d = computeDeadlines({ ...facts, pauses: [{ from: sh('2026-11-23T12:10'), to: sh('2026-11-23T13:20') }] }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(d.handover!.dueAt), '2026-11-23 18:00')
+})

@@ -35,11 +35,11 @@ const complaint = (over: Partial<Complaint>): Complaint => ({
 const ctx = { now: new Date('2026-11-26T03:00:00Z'), reopenWindowDays: 30 }
 
 t.test('the state machine names the allowed actions of each status', async (t) => {
-  t.same(allowedActions('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw', 'pause', 'resume'])
-  t.same(allowedActions('closure_confirmed'), ['acknowledge', 'add_note', 'close', 'withdraw'])
+  t.same(allowedActions('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw', 'pause', 'resume', 'link_external_ids'])
+  t.same(allowedActions('closure_confirmed'), ['acknowledge', 'add_note', 'close', 'withdraw', 'link_external_ids'])
   t.notOk(allowedActions('in_progress').includes('escalate'), 'escalation is the scheduler’s, not a caller’s')
   t.notOk(allowedActions('deferred').includes('assess'), 'a deferred complaint is not re-assessed')
-  t.same(allowedActions('withdrawn'), [])
+  t.same(allowedActions('withdrawn'), ['link_external_ids'])
   const err = t.throws(() => decide('close', complaint({ status: 'in_progress' }), {}, ctx)) as ProblemError
   t.equal(err.status, 409)
   t.same(err.extensions?.allowedActions, allowedActions('in_progress'))

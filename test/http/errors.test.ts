@@ -24,7 +24,7 @@ t.test('an illegal transition is 409 problem+json naming the current state and t
   t.equal(res.status, 409)
   t.match(res.headers['content-type'], /^application\/problem\+json/)
   t.equal(res.json.currentStatus, 'assessed')
-  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'handover', 'add_note', 'withdraw', 'pause', 'resume'])
+  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'handover', 'add_note', 'withdraw', 'pause', 'resume', 'link_external_ids'])
   t.match(res.json.type, /problems\/conflict$/)
   t.match(res.json.detail, /cannot sign a complaint in status assessed/)
 })

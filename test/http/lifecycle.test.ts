@@ -55,7 +55,7 @@ t.test('a general web complaint goes from receipt to first-time closure', async 
   c = await step(api, c, 'close', { comment: 'approved' })
   t.equal(c.status, 'closed')
   t.equal(c.closureType, 'first_time')
-  t.same(c.allowedActions, ['add_note', 'reopen'])
+  t.same(c.allowedActions, ['add_note', 'reopen', 'link_external_ids'])
 
   const timeline = await timelineOf(api, c.id)
   t.same(
@@ -191,7 +191,7 @@ t.test('a general complaint rejected at callback upgrades to moderate and closes
   // a withdrawn complaint accepts nothing more but notes are refused too
   c = await step(api, c, 'withdraw', { reason: 'Customer settled directly.' })
   t.equal(c.status, 'withdrawn')
-  t.same(c.allowedActions, [])
+  t.same(c.allowedActions, ['link_external_ids'], 'only linking CRM ids remains')
 })
 
 t.test('reopen is refused after the reopen window', async (t) => {

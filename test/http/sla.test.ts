@@ -245,3 +245,38 @@ t.test('metrics: breaches, overdue clocks and outbox lag', async (t) => {
   t.match(body, /outbox_lag_seconds 3600/)
   t.match(body, /http_request_duration_seconds_bucket/)
 })
+
+t.test('a clock stopped after its deadline is a breach even before the sweep runs', async (t) => {
+  const api = await testApp(t)
+  const c = await assessedComplaint(api, 'moderate') // handover due 15:30
+  api.clock.set('2026-11-26T08:00:00Z') // 16:00, no sweep in between
+  await api.call('POST', `/v1/complaints/${c.id}/handover`, {})
+  await api.call('POST', `/v1/complaints/${c.id}/sign`, { signedBy: '李娜' })
+  t.same(await breachesOf(api, c.id), [{ clock: 'handover', cycle: 1 }])
+  const events = await api.db.selectFrom('outbox_events').select('type').where('complaint_id', '=', c.id).where('type', '=', 'sla.breached').execute()
+  t.equal(events.length, 1)
+  t.same(await recordBreaches(api.app.services, api.clock.now()), { handover: 0, first_reply: 0, closure: 0, callback: 0 }, 'and the sweep does not record it again')
+})
+
+t.test('a major complaint escalates as a strong one; the sweep re-checks the deadline under the lock', async (t) => {
+  const api = await testApp(t)
+  const c = (await api.call('POST', '/v1/complaints', webComplaint({ channel: 'media' }))).json // major, not assessed: strong limits
+  t.equal(c.deadlines.closureDueAt, '2026-11-29T02:00:00.000Z', 'strong: 3 calendar days')
+  api.clock.set('2026-11-29T02:01:00Z')
+  await runSlaSweep(api.app.services, api.clock.now())
+  const after = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  t.equal(after.level, 'strong')
+  const flagged = await api.db.selectFrom('outbox_events').select('type').where('complaint_id', '=', c.id).where('type', '=', 'complaint.management_flagged').execute()
+  t.equal(flagged.length, 1, 'flagged to management at once')
+  const early = await assessedComplaint(api, 'general')
+  const { runAction } = await import('../../src/complaints/commands.js')
+  await t.rejects(runAction(api.app.services, 'escalate', early.id, { reason: 'test' }, { audit: { actor: { type: 'system', id: null, role: null, name: 't' }, operation: 'escalate', requestId: null } }), /past its deadline/)
+})
+
+t.test('an upgrade map cannot go down', async (t) => {
+  const api = await testApp(t)
+  const current = (await api.call('GET', '/v1/admin/sla-policies')).json.items[0]
+  const res = await api.call('POST', '/v1/admin/sla-policies', { policy: { ...current.policy, upgradeMap: { general: 'moderate', moderate: 'strong', strong: 'general' } } })
+  t.equal(res.status, 422)
+  t.equal(res.json.errors[0].field, '/body/policy/upgradeMap/strong')
+})

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks'
 import t from 'tap'
 import { EVENT_TYPES } from '../../src/outbox/catalogue.js'
 import { appendEvents } from '../../src/outbox/outbox.js'
-import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
+import { dispatchOnce, publicOnlyLookup } from '../../src/webhooks/dispatcher.js'
 import { retryDelayMs } from '../../src/webhooks/policy.js'
 import { failInserts, testApp, webComplaint, type TestApp } from '../helper.js'
 
@@ -72,6 +72,19 @@ t.test('every delivery is signed per Standard Webhooks; a tampered body fails ve
   t.not(tampered, first.body)
   t.throws(() => new Webhook(sub.secret).verify(tampered, first.headers as Record<string, string>), 'a tampered body is rejected')
   t.throws(() => new Webhook(`whsec_${Buffer.from('another secret of 32 bytes.....').toString('base64')}`).verify(first.body, first.headers as Record<string, string>), 'another secret is rejected')
+})
+
+t.test('an integration links the complainant to its CRM record later; later events carry the id', async (t) => {
+  const api = await testApp(t)
+  const c = (await api.call('POST', '/v1/complaints', webComplaint({ complainant: { name: '王芳' } }))).json
+  t.same(c.complainant.externalIds, [])
+  const linked = await api.call('POST', `/v1/complaints/${c.id}/external-ids`, { externalIds: [{ system: 'wukong', customerId: '88' }] }, {}, 'integration')
+  t.equal(linked.status, 200)
+  const relinked = await api.call('POST', `/v1/complaints/${c.id}/external-ids`, { externalIds: [{ system: 'wukong', customerId: '89' }, { system: 'erp', customerId: 'C-7' }] }, {}, 'integration')
+  t.same(relinked.json.complainant.externalIds, [{ system: 'wukong', customerId: '89' }, { system: 'erp', customerId: 'C-7' }], 'one id per system')
+  await api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms' })
+  const event = await api.db.selectFrom('outbox_events').select('payload').where('complaint_id', '=', c.id).where('type', '=', 'complaint.acknowledged').executeTakeFirstOrThrow()
+  t.same((event.payload as any).data.complaint.complainant.externalIds, relinked.json.complainant.externalIds)
 })
 
 t.test('500, 500, 200: three attempts with growing delays; a replay sends it once more', async (t) => {
@@ -238,4 +251,52 @@ t.test('the event catalogue lists every event type the code emits', async (t) =>
   for (const type of emitted) t.ok(type in EVENT_TYPES, `${type} is in the catalogue`)
   const doc = (await testApp(t)).app.swagger() as any
   t.same(Object.keys(doc.webhooks).sort(), Object.keys(EVENT_TYPES).sort(), 'and in the OpenAPI document')
+})
+
+t.test('a sender whose claim expired cannot record over the sender that took the delivery over', async (t) => {
+  const api = await testApp(t, { env: { WEBHOOK_TIMEOUT_MS: '5000' } })
+  let releaseFirst: () => void = () => {}
+  const gate = new Promise<void>((resolve) => (releaseFirst = resolve))
+  let calls = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      calls++
+      if (calls === 1) void gate.then(() => res.writeHead(200).end())
+      else res.writeHead(200).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  await subscribe(api, `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, ['complaint.received'])
+  await api.call('POST', '/v1/complaints', webComplaint())
+  const first = dispatchOnce(api.app.services) // claims and waits at the gate
+  while (calls === 0) await new Promise((resolve) => setImmediate(resolve))
+  api.clock.advanceMinutes(60) // the first claim's lease has run out
+  const second = await dispatchOnce(api.app.services)
+  t.equal(second.succeeded, 1, 'another sender took the delivery over and recorded it')
+  releaseFirst()
+  t.equal((await first).succeeded, 0, 'the first sender finds its claim gone and records nothing')
+  const d = await api.db.selectFrom('webhook_deliveries').selectAll().executeTakeFirstOrThrow()
+  t.same([d.status, d.attempts], ['succeeded', 1])
+  t.equal((await api.db.selectFrom('webhook_attempts').select('id').execute()).length, 1, 'one attempt on record')
+})
+
+t.test('a delivery being sent cannot be replayed; SSRF checks in production mode', async (t) => {
+  const api = await testApp(t)
+  const sub = await subscribe(api, 'http://127.0.0.1:9/none', ['complaint.received'])
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await dispatchOnce(api.app.services, { concurrency: 0 }) // fan out only
+  const d = await api.db.selectFrom('webhook_deliveries').select('id').where('subscription_id', '=', sub.id).executeTakeFirstOrThrow()
+  await api.db.updateTable('webhook_deliveries').set({ status: 'sending', locked_until: new Date(api.clock.now().getTime() + 60_000) }).where('id', '=', d.id).execute()
+  t.equal((await api.call('POST', `/v1/deliveries/${d.id}/replay`)).status, 409)
+  api.clock.advanceMinutes(2)
+  t.equal((await api.call('POST', `/v1/deliveries/${d.id}/replay`)).status, 202, 'once the claim has expired it can')
+
+  const strict = await testApp(t, { env: { WEBHOOK_ALLOW_INSECURE_URLS: 'false' } })
+  for (const url of ['https://localhost./h', 'https://metadata.google.internal./h', 'https://[::ffff:127.0.0.1]/h', 'https://[::7f00:1]/h', 'https://[fe90::1]/h', 'https://[64:ff9b::a9fe:a9fe]/h', 'https://224.0.0.1/h', 'https://198.18.0.1/h', 'https://100.64.0.1/h']) {
+    t.equal((await strict.call('POST', '/v1/webhooks', { url, eventTypes: ['*'] })).status, 422, `${url} is refused`)
+  }
+  const lookup = await new Promise<{ err: NodeJS.ErrnoException | null }>((resolve) => publicOnlyLookup('localhost', {}, (err) => resolve({ err })))
+  t.equal(lookup.err?.code, 'EBLOCKED', 'at send time a name resolving to a loopback address is refused (DNS rebinding)')
 })
