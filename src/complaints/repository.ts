@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
-import { badRequest } from '../errors.js'
+import { decodeCursor, page } from '../http/keyset.js'
 import { anyClockOverdue } from '../sla/clock-sql.js'
 import type { ListQuery } from './schemas.js'
 
@@ -95,21 +95,6 @@ export async function replies(db: Db, complaintId: string) {
 
 // ---- list with keyset pagination ----
 
-interface Cursor { c: string; i: string }
-
-export const encodeCursor = (c: Complaint) => Buffer.from(JSON.stringify({ c: c.created_at.toISOString(), i: c.id })).toString('base64url')
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor
-    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
-    if (typeof parsed.c !== 'string' || typeof parsed.i !== 'string' || Number.isNaN(Date.parse(parsed.c)) || !uuid.test(parsed.i)) throw new Error('shape')
-    return parsed
-  } catch {
-    throw badRequest('/querystring/cursor', 'is not a cursor this service issued')
-  }
-}
-
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (ch) => `\\${ch}`)
 
 /** newest first; `now` decides what is overdue */
@@ -141,11 +126,8 @@ export async function listComplaints(db: Db, q: ListQuery, now: Date, department
     query = query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`)
   }
   if (q.cursor) {
-    const cur = decodeCursor(q.cursor)
-    query = query.where((eb) => eb.or([eb('created_at', '<', new Date(cur.c)), eb.and([eb('created_at', '=', new Date(cur.c)), eb('id', '<', cur.i)])]))
+    const after = decodeCursor(q.cursor)
+    query = query.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]))
   }
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
-  const items = rows.slice(0, limit)
-  const last = items[items.length - 1]
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+  return page(await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute(), limit)
 }

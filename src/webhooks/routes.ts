@@ -3,7 +3,8 @@ import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { audited } from '../audit/audit.js'
-import { badRequest, conflict, notFound } from '../errors.js'
+import { conflict, notFound } from '../errors.js'
+import { decodeCursor, page } from '../http/keyset.js'
 import { DateTime, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
 import { validateTargetUrl } from './policy.js'
@@ -158,14 +159,11 @@ export default async function webhookRoutes(app: FastifyInstance) {
     let query = services.db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', id)
     if (q.status) query = query.where('status', '=', q.status)
     if (q.cursor) {
-      const [at, did] = Buffer.from(q.cursor, 'base64url').toString().split('|')
-      if (!at || !did || Number.isNaN(Date.parse(at)) || !/^[0-9a-f-]{36}$/.test(did)) throw badRequest('/querystring/cursor', 'is not a cursor this service issued')
-      query = query.where((eb) => eb.or([eb('created_at', '<', new Date(at)), eb.and([eb('created_at', '=', new Date(at)), eb('id', '<', did)])]))
+      const after = decodeCursor(q.cursor)
+      query = query.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]))
     }
-    const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute()
-    const items = rows.slice(0, limit)
-    const last = items[items.length - 1]
-    return { items: items.map(deliveryDto), nextCursor: rows.length > limit && last ? Buffer.from(`${last.created_at.toISOString()}|${last.id}`).toString('base64url') : null }
+    const { items, nextCursor } = page(await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute(), limit)
+    return { items: items.map(deliveryDto), nextCursor }
   })
 
   app.get('/v1/deliveries/:id', {

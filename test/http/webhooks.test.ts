@@ -238,6 +238,11 @@ t.test('dead letters: a 4xx is not retried, retries end after the limit, a faili
   t.equal(bulk.json.replayed, 2, 'the failed deliveries of the range')
   await drain(api)
   t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?status=succeeded`)).json.items.length, 2)
+  const page1 = (await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?limit=1`)).json
+  const page2 = (await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?limit=1&cursor=${page1.nextCursor}`)).json
+  t.equal(page2.nextCursor, null)
+  t.not(page2.items[0].id, page1.items[0].id, 'keyset pages do not overlap')
+  t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?cursor=nonsense`)).status, 400)
   const metrics = (await api.app.inject({ method: 'GET', url: '/metrics' })).body
   t.match(metrics, /webhook_deliveries\{status="succeeded"\} 3/, "two replayed and sent, and the second complaint to the first receiver")
   t.match(metrics, /webhook_deliveries\{status="dead"\} 1/, 'the 410 one')
