@@ -46,16 +46,22 @@ export async function insertKey(db: Db, v: NewKey, now: Date, createdBy: string 
   return { row, secret }
 }
 
+/** `last_used_at` is kept to the minute: a read per request, a write at most once a minute per key */
+const LAST_USED_RESOLUTION_MS = 60_000
+
 /** the key behind a bearer token, if it exists and is not revoked */
 export async function authenticate(db: Db, token: string, now: Date): Promise<Principal | null> {
   const row = await db
-    .updateTable('api_keys')
-    .set({ last_used_at: now })
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'role', 'department_id', 'last_used_at'])
     .where('secret_hash', '=', hashKey(token))
     .where('revoked_at', 'is', null)
-    .returning(['id', 'name', 'role', 'department_id'])
     .executeTakeFirst()
-  return row ? { keyId: row.id, name: row.name, role: row.role as Role, departmentId: row.department_id } : null
+  if (!row) return null
+  if (!row.last_used_at || now.getTime() - row.last_used_at.getTime() >= LAST_USED_RESOLUTION_MS) {
+    await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute()
+  }
+  return { keyId: row.id, name: row.name, role: row.role as Role, departmentId: row.department_id }
 }
 
 export async function listKeys(db: Db, includeRevoked: boolean) {

@@ -131,7 +131,9 @@ t.test('revoked and rotated keys get 401; the secret is never shown again', asyn
   const text = JSON.stringify(list.json)
   t.notMatch(text, created.json.key.slice(12), 'no secret in the list')
   t.notMatch(text, /secret|hash/i)
-  t.ok(list.json.items.find((k: { id: string; rotatedTo: string }) => k.id === created.json.id).rotatedTo)
+  const listed = list.json.items.find((k: { id: string }) => k.id === created.json.id)
+  t.ok(listed.rotatedTo)
+  t.equal(listed.lastUsedAt, api.clock.now().toISOString(), 'last use is recorded')
   t.equal((await api.call('POST', '/v1/admin/api-keys', { name: 'x', role: 'department' })).status, 422, 'a department key needs its department')
   t.equal((await api.call('POST', '/v1/admin/api-keys', { name: 'x', role: 'root' })).status, 400)
 
