@@ -1,5 +1,5 @@
 import type { Services } from '../context.js'
-import { checkCalendarCoverage } from './calendar-coverage.js'
+import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
 
 /** The scheduled jobs: each a function of (services, now) that the scheduler, the API and tests call. */
@@ -28,8 +28,14 @@ export const JOBS = {
   'calendar-coverage': {
     schedule: '0 9 * * *',
     leaseMs: 10 * 60_000,
-    description: 'warns while the holiday data is about to run out; prunes old scheduler rows',
+    description: 'warns while the holiday data is about to run out',
     run: checkCalendarCoverage,
+  },
+  housekeeping: {
+    schedule: '30 3 * * *',
+    leaseMs: 10 * 60_000,
+    description: 'drops scheduler ticks older than a week and Idempotency-Keys older than 24 hours',
+    run: housekeeping,
   },
 } satisfies Record<string, JobDefinition>
 

@@ -181,10 +181,17 @@ t.test('jobs run on demand through the API, under their lease', async (t) => {
   await api.app.jobs.coordinator.acquire('due-soon', 60_000)
   t.equal((await api.call('POST', '/v1/admin/jobs/due-soon/run', {})).status, 409, 'not while another run holds the lease')
   const jobs = (await api.call('GET', '/v1/admin/jobs')).json.items
-  t.same(jobs.map((j: { name: string }) => j.name), ['sla-sweep', 'due-soon', 'calendar-coverage'])
+  t.same(jobs.map((j: { name: string }) => j.name), ['sla-sweep', 'due-soon', 'calendar-coverage', 'housekeeping'])
   t.ok(jobs.find((j: { name: string }) => j.name === 'due-soon').leaseHolder)
   const coverage = await api.call('POST', '/v1/admin/jobs/calendar-coverage/run', {})
   t.equal(coverage.json.result.daysLeft, 35)
+  await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'old' })
+  api.clock.advanceMinutes(25 * 60)
+  await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'fresh' })
+  await api.db.insertInto('job_ticks').values({ key: 'sla-sweep:old', job: 'sla-sweep', holder: 'gone', claimed_at: new Date(api.clock.now().getTime() - 8 * 86_400_000) }).execute()
+  const swept = await api.call('POST', '/v1/admin/jobs/housekeeping/run', {})
+  t.equal(swept.json.result.prunedIdempotencyKeys, 1, 'keys older than 24 hours go, fresh ones stay')
+  t.equal(swept.json.result.prunedTicks, 1, 'ticks older than a week go')
 })
 
 t.test('SLA policy versions: new complaints use the new version, existing ones keep theirs', async (t) => {
