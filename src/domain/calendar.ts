@@ -129,9 +129,10 @@ export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCa
   let remaining = minutes
   let result: Date | undefined
   walk(start, cal, (date, from, to) => {
-    // strictly inside the block: a limit that uses up a block exactly ends at the next opening, so
-    // N business days land at the same clock time N working days later (SPEC §3.1)
-    if (remaining < to - from) {
+    // a limit that uses up a block exactly ends at that block's close, not at the next opening: the
+    // deadline is the earliest instant at which the limit has elapsed (3 business days from a 09:00
+    // start end at 18:00 of the third day). N = 0 never reaches a close: `from` is before `to`.
+    if (remaining <= to - from) {
       result = fromLocal(date, from + remaining, cal.timeZone)
       return true
     }

@@ -70,18 +70,25 @@ t.test('end of business day on a Friday evening is Monday 18:00', async (t) => {
   t.equal(shIso(endOfBusinessDay(sh('2026-11-27T19:00'), cal)), '2026-11-30 18:00')
 })
 
-t.test('N business days land at the same clock time N working days later, even from a block’s edge', async (t) => {
-  const general: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T20:00'), signedAt: null, closureRequestedAt: null }
-  t.equal(shIso(computeDeadlines(general, DEFAULT_SLA_POLICY, cal).closure!.dueAt), '2026-11-27 09:00', 'received Monday 20:00: the clock starts Tuesday 09:00 and ends Friday 09:00')
+t.test('N business days land at the same clock time N working days later; a deadline on an opening is the previous close', async (t) => {
+  const general: ClockFacts = { level: 'general', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:15'), signedAt: null, closureRequestedAt: null }
+  t.equal(shIso(computeDeadlines(general, DEFAULT_SLA_POLICY, cal).closure!.dueAt), '2026-11-26 10:15', 'received Monday 10:15: closure due Thursday 10:15')
+  const evening = computeDeadlines({ ...general, clockStartedAt: sh('2026-11-23T20:00') }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(evening.closure!.dueAt), '2026-11-26 18:00', 'received Monday 20:00: the clock starts Tuesday 09:00; 3 days end Thursday 18:00, not Friday 09:00')
   const signed = computeDeadlines({ ...general, clockStartedAt: sh('2026-11-23T09:00'), signedAt: sh('2026-11-23T13:30') }, DEFAULT_SLA_POLICY, cal)
-  t.equal(shIso(signed.firstReply!.dueAt), '2026-11-24 13:30', 'signed Monday 13:30: first reply due Tuesday 13:30')
+  t.equal(shIso(signed.firstReply!.dueAt), '2026-11-24 12:00', 'signed Monday 13:30: the day’s 450 minutes are used up at Tuesday 12:00, not 13:30')
+  // the case: a Saturday that is a 调休 working day (10 October 2026), received before opening
+  const adjusted = computeDeadlines({ ...general, clockStartedAt: sh('2026-10-10T08:00') }, DEFAULT_SLA_POLICY, cal)
+  t.equal(shIso(adjusted.closure!.dueAt), '2026-10-13 18:00', 'received on the 调休 Saturday with 3 business days: due Tuesday 18:00, not Wednesday 09:00')
+  t.equal(shIso(addBusinessMinutes(sh('2026-11-23T14:00'), 240, cal)), '2026-11-23 18:00', '4 business hours from 14:00 end at 18:00 that day')
+  t.equal(shIso(addBusinessMinutes(sh('2026-11-23T18:00'), 0, cal)), '2026-11-24 09:00', 'a clock starting at a close starts at the next opening')
 })
 
 t.test('a hotline complaint that turns out to be a media complaint keeps both overrides, each where stricter', async (t) => {
   const policy = { ...DEFAULT_SLA_POLICY, channelOverrides: { ...DEFAULT_SLA_POLICY.channelOverrides, hotline_400: { closure: { unit: 'business_days' as const, amount: 1 } } } }
   const facts: ClockFacts = { level: 'general', major: false, channel: 'hotline_400', externalBody: 'media', clockStartedAt: sh('2026-11-23T09:00'), signedAt: null, closureRequestedAt: null }
   const d = computeDeadlines(facts, policy, cal)
-  t.equal(shIso(d.closure!.dueAt), '2026-11-24 09:00', 'the hotline’s 1 business day beats the media’s 3 calendar days')
+  t.equal(shIso(d.closure!.dueAt), '2026-11-23 18:00', 'the hotline’s 1 business day (to Monday’s close) beats the media’s 3 calendar days')
   t.equal(shIso(d.handover!.dueAt), '2026-11-23 09:30', 'the media’s 30 minutes still apply')
 })
 
