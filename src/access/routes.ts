@@ -1,7 +1,7 @@
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ApiKey } from '../db/types.js'
-import { DateTime, Nullable, problems, Slug, Text, Uuid } from '../http/common-schemas.js'
+import { DateInput, DateTime, DateTimeInput, Nullable, problems, Slug, Text, Uuid } from '../http/common-schemas.js'
 import { audited, listAudit, type AuditQuery } from '../audit/audit.js'
 import { auditContext } from '../plugins/auth.js'
 import { unprocessable } from '../errors.js'
@@ -45,9 +45,9 @@ const AuditQuerySchema = Type.Object(
     entityId: Type.Optional(Type.String({ maxLength: 100 })),
     actorKeyId: Type.Optional(Uuid()),
     operation: Type.Optional(Type.String({ maxLength: 100, description: 'operationId, e.g. assessComplaint' })),
-    from: Type.Optional(DateTime()),
-    to: Type.Optional(DateTime()),
-    cursor: Type.Optional(Type.Integer({ minimum: 1, description: 'nextCursor of the previous page' })),
+    from: Type.Optional(DateTimeInput('entries at or after')),
+    to: Type.Optional(DateTimeInput('entries before')),
+    cursor: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'nextCursor of the previous page' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
   },
   strict,

@@ -1,4 +1,5 @@
 import { badRequest } from '../errors.js'
+import { parseInstant } from './instants.js'
 
 /**
  * Keyset pagination over (created_at desc, id desc): the cursor is the position of the last row a
@@ -17,9 +18,8 @@ export const encodeCursor = (at: Date, id: string) => Buffer.from(JSON.stringify
 export function decodeCursor(cursor: string): KeysetPosition {
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown }
-    if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c)) && UUID.test(parsed.i)) {
-      return { at: new Date(parsed.c), id: parsed.i }
-    }
+    const at = typeof parsed.c === 'string' ? parseInstant(parsed.c) : null
+    if (at && typeof parsed.i === 'string' && UUID.test(parsed.i)) return { at, id: parsed.i }
   } catch {
     // fall through
   }

@@ -2,6 +2,7 @@ import Ajv from 'ajv'
 import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { isValidDate, parseInstant } from '../http/instants.js'
 
 /**
  * Request validation. Bodies are strict: a wrong type or an unknown property is a 400 naming the
@@ -17,6 +18,9 @@ function makeAjv(coerce: boolean) {
     strict: false,
   })
   addFormats.default(ajv)
+  // one range for every date the API accepts (src/http/instants.ts), wherever it appears
+  ajv.addFormat('date-time', { type: 'string', validate: (v: string) => parseInstant(v) !== null })
+  ajv.addFormat('date', { type: 'string', validate: isValidDate })
   return ajv
 }
 

@@ -5,7 +5,7 @@ import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { audited } from '../audit/audit.js'
 import { conflict, notFound } from '../errors.js'
 import { decodeCursor, page } from '../http/keyset.js'
-import { DateTime, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
+import { DateInput, DateTime, DateTimeInput, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
 import { validateTargetUrl } from './policy.js'
 
@@ -206,7 +206,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'replayWebhookDeliveries', tags, summary: 'Re-send a subscription’s failed deliveries of a time range',
       params: IdParams,
-      body: Type.Object({ from: DateTime(), to: DateTime(), statuses: Type.Optional(Type.Array(Type.Enum(['dead', 'retrying', 'succeeded']), { minItems: 1, default: ['dead'] })) }, strict),
+      body: Type.Object({ from: DateTimeInput(), to: DateTimeInput(), statuses: Type.Optional(Type.Array(Type.Enum(['dead', 'retrying', 'succeeded']), { minItems: 1, default: ['dead'] })) }, strict),
       response: { 202: Type.Object({ replayed: Type.Integer() }), ...problems(400, 404) },
     },
   }, async (req, reply) => {
