@@ -14,6 +14,7 @@ const Env = Type.Object({
   PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'URL printed for the docs; default http://HOST:PORT' })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   REOPEN_WINDOW_DAYS: Type.Integer({ minimum: 0, default: 30, description: 'days after closure in which a complaint can be reopened' }),
+  BACKDATE_WINDOW_DAYS: Type.Integer({ minimum: 0, default: 30, description: 'how far back a complaint\'s receivedAt may lie (letters, calls entered late, CRM imports)' }),
   BUSINESS_TIMEZONE: Type.String({ minLength: 1, default: 'Asia/Shanghai' }),
   REFERENCE_PREFIX: Type.String({ pattern: '^[A-Z]{1,8}$', default: 'CP' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
@@ -36,7 +37,7 @@ export type Config = Static<typeof Env>
 
 export class ConfigError extends Error {}
 
-const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
+const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS'])
 const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])
 

@@ -10,6 +10,7 @@ import { loadConfig, type Config } from '../src/config.js'
 import type { Clock } from '../src/context.js'
 import { createDb, type DbHandle } from '../src/db/create-db.js'
 import { migrateToLatest } from '../src/db/migrate.js'
+import { createContractChecker } from './contract.js'
 
 /** A clock tests set and move by hand: nothing ever sleeps. */
 export class TestClock implements Clock {
@@ -79,6 +80,8 @@ export interface TestApp {
   /** `as` defaults to the first role the authorisation table allows for the operation */
   call(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>, as?: As): Promise<Reply>
   keyFor(as: Exclude<As, 'anonymous'>): Promise<string>
+  /** what the responses so far did against the committed OpenAPI document (test/contract.ts) */
+  violations: string[]
 }
 
 export interface Reply {
@@ -87,7 +90,19 @@ export interface Reply {
   headers: LightMyRequestResponse['headers']
 }
 
-/** one app per test file over its own database; `now` is a Shanghai business-hours Thursday */
+/**
+ * The default `now`: Thursday 26 November 2026 between 10:00 and 11:00 in Shanghai, at a random
+ * second and millisecond — a clock that stands still at a whole minute hides arithmetic that breaks
+ * on fractions. TEST_NOW pins it to reproduce a run; tests that check a rule's exact figures pass
+ * their own instant.
+ */
+export function defaultNow(): string {
+  if (process.env.TEST_NOW) return process.env.TEST_NOW
+  return new Date(Date.parse('2026-11-26T02:00:00Z') + Math.floor(Math.random() * 3_600_000)).toISOString()
+}
+
+const checkContract = createContractChecker()
+
 const PREFERENCE: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'admin', 'auditor', 'integration', 'finance']
 
 /** method + path pattern → operationId, from the app's own OpenAPI document */
@@ -103,9 +118,13 @@ export function operationMatchers(app: FastifyInstance) {
   )
 }
 
-export async function testApp(t: Test, opts: { now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
+export async function testApp(t: Test, opts: {
+  /** the clock's start; default defaultNow() */
+  now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', ...opts.env })
-  const clock = new TestClock(opts.now ?? '2026-11-26T02:00:00Z') // Thu 10:00 Asia/Shanghai
+  const now = opts.now ?? defaultNow()
+  if (!opts.now) t.comment(`now = ${now} (TEST_NOW=${now} reproduces this run)`)
+  const clock = new TestClock(now)
   const database = await testDatabase()
   const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })
   await app.ready()
@@ -136,6 +155,7 @@ export async function testApp(t: Test, opts: { now?: string; env?: Record<string
     return `department:${row?.department_id ?? 'service-station'}`
   }
 
+  const violations: string[] = []
   return {
     app,
     clock,
@@ -143,10 +163,12 @@ export async function testApp(t: Test, opts: { now?: string; env?: Record<string
     db: database.db,
     keys,
     keyFor,
+    violations,
     async call(method, url, body, headers = {}, as) {
       const who = as ?? (await defaultActor(method, url))
       const auth: Record<string, string> = who === 'anonymous' ? {} : { authorization: `Bearer ${await keyFor(who)}` }
       const res = await app.inject({ method, url, payload: body as object | undefined, headers: { ...auth, ...headers } })
+      violations.push(...checkContract({ method, url, status: res.statusCode, headers: res.headers, body: res.body }))
       let json: unknown = null
       if (res.body) {
         try {

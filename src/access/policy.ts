@@ -59,6 +59,7 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
   getCalendar: ['admin', 'cs_manager', 'management', 'auditor'],
   setCalendarOverride: ['admin'],
   deleteCalendarOverride: ['admin'],
+  importCalendarOverrides: ['admin'],
   listJobs: ['admin', 'auditor'],
   runJob: ['admin'],
   metrics: PUBLIC,

@@ -7,10 +7,11 @@ import { decide, type Action, type ActionInputs, type ComplaintChanges } from '.
 import { computeDeadlines, type ClockFacts, type SlaPolicy } from '../domain/sla.js'
 import type { BusinessCalendar } from '../domain/calendar.js'
 import { isExternalChannel, type Channel, type Level } from '../domain/vocabulary.js'
-import { notFound, preconditionFailed } from '../errors.js'
+import { notFound, preconditionFailed, unprocessable } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
-import { appendEvents, complaintEventData } from '../outbox/outbox.js'
-import { apiValue, camel, toComplaintDto } from './representation.js'
+import { appendEvents } from '../outbox/outbox.js'
+import { complaintEventData } from './events.js'
+import { apiValue, camel, complaintRecord } from './representation.js'
 import { writeAudit, type AuditContext } from '../audit/audit.js'
 import { recordStoppedLate } from '../sla/breaches.js'
 import * as repo from './repository.js'
@@ -85,13 +86,21 @@ function diff(before: Complaint, changes: ComplaintChanges) {
   return { before: b, after: a }
 }
 
-export async function runAction<A extends Action>(
+/**
+ * Produces the response inside the transaction of the change, so a response that cannot be produced
+ * rolls the change back (a 500 problem+json) instead of answering 500 after a commit — which would
+ * invite a retry that applies the step twice.
+ */
+export type Render<R> = (trx: Transaction<Database>, complaint: Complaint) => Promise<R>
+
+export async function runAction<A extends Action, R = undefined>(
   s: Services,
   action: A,
   id: string,
   rawInput: unknown,
   ctx: CommandContext,
-): Promise<Complaint> {
+  render?: Render<R>,
+): Promise<{ complaint: Complaint; body: R }> {
   return s.db.transaction().execute(async (trx) => {
     const current = await repo.lockComplaint(trx, id)
     if (!current || !visibleIn(current, ctx.departmentScope)) throw notFound('complaint', id)
@@ -102,7 +111,8 @@ export async function runAction<A extends Action>(
     // the complaint keeps the policy version it started with (SPEC §3.1)
     const policy = await s.sla.policy(current.sla_policy_version, trx)
     const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap })
-    if (decision.noop) return current
+    const done = async (complaint: Complaint) => ({ complaint, body: (render ? await render(trx, complaint) : undefined) as R })
+    if (decision.noop) return done(current)
 
     const merged = { ...current, ...decision.changes, status: decision.status } as Complaint
     // deadlines move only when what they depend on moved: a note or a reply does not re-read the calendar
@@ -140,11 +150,25 @@ export async function runAction<A extends Action>(
         .execute()
     }
     await appendEvents(trx, decision.events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(updated, { action, ...decision.facts }) })))
-    return updated
+    return done(updated)
   })
 }
 
 // ---- receive (8.2): the first step, which creates the complaint ----
+
+/**
+ * When the complaint reached the organisation: now, or an earlier `receivedAt` for a letter, a call
+ * entered late or a CRM import — never in the future, at most `windowDays` back.
+ */
+export function receiptTime(body: Pick<ReceiveBody, 'receivedAt' | 'occurredAt'>, now: Date, windowDays: number): Date {
+  const receivedAt = body.receivedAt ? new Date(body.receivedAt) : now
+  if (receivedAt > now) throw unprocessable('/body/receivedAt', 'must not be in the future')
+  if (now.getTime() - receivedAt.getTime() > windowDays * 86_400_000) {
+    throw unprocessable('/body/receivedAt', `must be within the last ${windowDays} days (BACKDATE_WINDOW_DAYS)`)
+  }
+  if (body.occurredAt && new Date(body.occurredAt) > receivedAt) throw unprocessable('/body/occurredAt', 'must not be after the complaint was received')
+  return receivedAt
+}
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
@@ -160,7 +184,9 @@ export async function receiveComplaint(
 ): Promise<{ complaint: Complaint; trackingToken: string }> {
   const actor = audit.actor
   const now = s.clock.now()
-  const year = Number(toLocal(now, s.config.BUSINESS_TIMEZONE).date.slice(0, 4))
+  const receivedAt = receiptTime(body, now, s.config.BACKDATE_WINDOW_DAYS)
+  // the reference number's year is the year of receipt in the business time zone
+  const year = Number(toLocal(receivedAt, s.config.BUSINESS_TIMEZONE).date.slice(0, 4))
   const reference = formatReference(s.config.REFERENCE_PREFIX, year, await repo.nextReferenceNumber(trx, year))
   const trackingToken = randomBytes(18).toString('base64url')
   const externalBody = body.externalBody ?? (isExternalChannel(body.channel) ? body.channel : null)
@@ -186,9 +212,10 @@ export async function receiveComplaint(
     desired_outcome_note: body.desiredOutcomeNote ?? null,
     attachments: body.attachments ?? [],
     occurred_at: body.occurredAt ? new Date(body.occurredAt) : null,
-    received_at: now,
+    received_at: receivedAt,
     major: externalBody !== null,
-    clock_started_at: now,
+    // the clocks run from receipt, also for a letter or a call entered later
+    clock_started_at: receivedAt,
     created_at: now,
     updated_at: now,
   }
@@ -199,11 +226,11 @@ export async function receiveComplaint(
     ...(repo.toColumns({ ...base, sla_policy_version: version, ...deadlines }) as Parameters<typeof repo.insertComplaint>[1]),
   })
   await repo.appendTimeline(trx, {
-    complaintId: id, at: now, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
+    complaintId: id, at: receivedAt, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
     after: { status: 'received', reference, channel: body.channel },
-    data: { channel: body.channel, externalBody },
+    data: { channel: body.channel, externalBody, receivedAt: receivedAt.toISOString(), enteredAt: now.toISOString() },
   })
-  await writeAudit(trx, audit, { entityType: 'complaint', entityId: id, before: null, after: { ...toComplaintDto(complaint), allowedActions: undefined } }, now)
+  await writeAudit(trx, audit, { entityType: 'complaint', entityId: id, before: null, after: complaintRecord(complaint) }, now)
   const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
   await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }) })))
   return { complaint, trackingToken }

@@ -1,6 +1,6 @@
 import type { Complaint, Note, Reply, TimelineEntry } from '../db/types.js'
 import { allowedActions } from '../domain/lifecycle.js'
-import type { ComplaintDto } from './schemas.js'
+import type { ComplaintDto, ComplaintRecordDto } from './schemas.js'
 import { maskPii } from '../access/pii.js'
 import { clockViews } from '../domain/clocks.js'
 import type { BusinessCalendar } from '../domain/calendar.js'
@@ -16,20 +16,31 @@ export const camel = (column: string) => column.replace(/_([a-z])/g, (_, ch: str
 /** a column value as it appears in the API (timeline before/after) */
 export const apiValue = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v)
 
+/** what a response shows as of the moment it is produced, and to whom */
 export interface DtoView {
-  maskPii?: boolean
-  /** with both, the clocks' states and remaining time are filled in as of `now` */
-  now?: Date
-  calendar?: BusinessCalendar
+  maskPii: boolean
+  now: Date
+  calendar: BusinessCalendar
+  reopenWindowDays: number
 }
 
-export function toComplaintDto(c: Complaint, view: DtoView = {}): ComplaintDto {
-  const dto: ComplaintDto = {
+/** the complaint as the API shows it to a caller: its record, what the caller may do next, and its clocks as of now */
+export function toComplaintDto(c: Complaint, view: DtoView): ComplaintDto {
+  const record = complaintRecord(c)
+  return {
+    ...(view.maskPii ? { ...record, complainant: maskPii(record.complainant) } : record),
+    allowedActions: allowedActions(c, view),
+    clocks: clockViews(c, view.now, view.calendar).map((v) => ({ ...v, dueAt: iso(v.dueAt), stoppedAt: iso(v.stoppedAt) })),
+  }
+}
+
+/** the stored state of a complaint in API names: what events and the audit log carry (nothing computed as of now) */
+export function complaintRecord(c: Complaint): ComplaintRecordDto {
+  return {
     id: c.id,
     reference: c.reference,
     status: c.status as ComplaintDto['status'],
     version: c.version,
-    allowedActions: allowedActions(c.status),
     channel: c.channel as ComplaintDto['channel'],
     externalBody: c.external_body as ComplaintDto['externalBody'],
     complainant: {
@@ -84,22 +95,19 @@ export function toComplaintDto(c: Complaint, view: DtoView = {}): ComplaintDto {
     reopenedAt: iso(c.reopened_at),
     reopenCount: c.reopen_count,
     clockStartedAt: isoReq(c.clock_started_at),
+    closureLimitMissed: c.closure_limit_missed,
     deadlines: {
       handoverDueAt: iso(c.handover_due_at),
       firstReplyDueAt: iso(c.first_reply_due_at),
       closureDueAt: iso(c.closure_due_at),
       callbackDueAt: iso(c.callback_due_at),
     },
-    clocks: view.now && view.calendar
-      ? clockViews(c, view.now, view.calendar).map((v) => ({ ...v, dueAt: iso(v.dueAt), stoppedAt: iso(v.stoppedAt) }))
-      : [],
     slaPolicyVersion: c.sla_policy_version,
     clockCycle: c.clock_cycle,
     pausedAt: iso(c.paused_at),
     createdAt: isoReq(c.created_at),
     updatedAt: isoReq(c.updated_at),
   }
-  return view.maskPii ? { ...dto, complainant: maskPii(dto.complainant) } : dto
 }
 
 export function toTimelineDto(e: TimelineEntry) {

@@ -10,6 +10,7 @@ import type { Complaint, Database } from '../db/types.js'
 import type { Transaction } from 'kysely'
 import type { FastifyRequest } from 'fastify'
 import { idempotent } from '../http/idempotency.js'
+import { logComplaint, sendSerialised, serialised } from '../http/respond.js'
 import { hashToken, receiveComplaint, runAction, visibleIn } from './commands.js'
 import { etagOf, toComplaintDto, toNoteDto, toReplyDto, toTimelineDto, toTrackingDto } from './representation.js'
 import * as repo from './repository.js'
@@ -66,8 +67,8 @@ const tags = ['complaints']
 
 /** the complaint as this caller may see it: PII masked for roles without need; clocks as of now */
 async function dtoFor(req: FastifyRequest, c: Complaint, via?: Transaction<Database>) {
-  const { sla, clock } = req.server.services
-  return toComplaintDto(c, { maskPii: !seesPii(req.principal, c), now: clock.now(), calendar: await sla.calendar(via) })
+  const { sla, clock, config } = req.server.services
+  return toComplaintDto(c, { maskPii: !seesPii(req.principal, c), now: clock.now(), calendar: await sla.calendar(via), reopenWindowDays: config.REOPEN_WINDOW_DAYS })
 }
 
 export default async function complaintRoutes(app: FastifyInstance) {
@@ -90,16 +91,21 @@ export default async function complaintRoutes(app: FastifyInstance) {
     },
   }, async (req, reply) => {
     const key = req.headers['idempotency-key'] as string | undefined
+    let json: string | undefined
     const result = await services.db.transaction().execute((trx) =>
       // keys are per caller: another key's replay could show it a response it may not see
       idempotent(trx, `complaints.receive:${req.principal?.keyId ?? 'anonymous'}`, key, req.body, services.clock.now(), async () => {
         const { complaint, trackingToken } = await receiveComplaint(services, trx, req.body as S.ReceiveBody, auditContext(req))
-        return { status: 201, body: { ...(await dtoFor(req, complaint, trx)), trackingToken } }
+        logComplaint(req, complaint.id)
+        const body = { ...(await dtoFor(req, complaint, trx)), trackingToken }
+        json = serialised(reply, 201, body)
+        return { status: 201, body }
       }),
     )
     const body = result.body as { id: string; version: number }
     if (result.replayed) reply.header('idempotent-replayed', 'true')
-    return reply.code(result.status as 201).header('location', `/v1/complaints/${body.id}`).header('etag', etagOf(body)).send(body)
+    reply.code(result.status as 201).header('location', `/v1/complaints/${body.id}`).header('etag', etagOf(body))
+    return json === undefined ? reply.send(body) : sendSerialised(reply, json)
   })
 
   app.get('/v1/complaints', {
@@ -157,10 +163,11 @@ export default async function complaintRoutes(app: FastifyInstance) {
       },
     }, async (req, reply) => {
       const { id } = req.params as { id: string }
-      const c = await runAction(services, r.action, id, req.body, {
+      logComplaint(req, id)
+      const { complaint, body } = await runAction(services, r.action, id, req.body, {
         audit: auditContext(req), ifMatch: req.headers['if-match'] as string | undefined, departmentScope: departmentScope(req),
-      })
-      return reply.header('etag', etagOf(c)).send(await dtoFor(req, c))
+      }, async (trx, c) => serialised(reply, 200, await dtoFor(req, c, trx)))
+      return sendSerialised(reply.header('etag', etagOf(complaint)), body)
     })
   }
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { DateTime, NO_NUL, Nullable, PageQuery, Slug, Text, Uuid } from '../http/common-schemas.js'
+import { DateInput, DateTime, DateTimeInput, NO_NUL, Nullable, PageQuery, Slug, Text, Uuid } from '../http/common-schemas.js'
 import {
   CHANNELS, CLOSURE_TYPES, DESIRED_OUTCOMES, EXTERNAL_CHANNELS, FOLLOW_UP_MODES, IRRATIONAL_STAGES, LEVELS, NATURES, NOTE_KINDS, STATUSES,
 } from '../domain/vocabulary.js'
@@ -63,7 +63,8 @@ export const ReceiveBody = Type.Object(
     desiredOutcomes: Type.Optional(Type.Array(Type.Enum([...DESIRED_OUTCOMES]), { uniqueItems: true, description: 'complainant goals' })),
     desiredOutcomeNote: Type.Optional(Text(2000)),
     attachments: Type.Optional(Type.Array(Attachment, { maxItems: 50 })),
-    occurredAt: Type.Optional(DateTime('when the problem happened')),
+    occurredAt: Type.Optional(DateTimeInput('when the problem happened; not after receivedAt')),
+    receivedAt: Type.Optional(DateTimeInput('when the complaint reached the organisation, if earlier than now: a letter’s arrival, a call entered late, a CRM import. Not in the future, at most BACKDATE_WINDOW_DAYS (30) days ago. The clocks, the reference number’s year and the reports use it; `createdAt` records when it was entered.')),
     externalBody: Type.Optional(ExternalBody),
   },
   {
@@ -84,7 +85,7 @@ export type ReceiveBody = Static<typeof ReceiveBody>
 export const AcknowledgeBody = Type.Object(
   {
     via: Type.Enum(['phone', 'sms', 'email', 'wechat', 'letter', 'in_person', 'web'], { description: 'how the complainant was told' }),
-    acknowledgedAt: Type.Optional(DateTime('when they were told; default now')),
+    acknowledgedAt: Type.Optional(DateTimeInput('when they were told; default now')),
     message: Type.Optional(Text(2000)),
   },
   { ...strict, examples: [{ via: 'sms', message: '您的抱怨已受理，编号 CP-2026-000001' }] },
@@ -121,7 +122,7 @@ const CapaMeasure = Type.Object(
     type: Type.Enum(['corrective', 'preventive']),
     action: Text(2000, 'a concrete measure: what changes, where'),
     owner: Type.Optional(Text(200)),
-    dueDate: Type.Optional(Type.String({ format: 'date' })),
+    dueDate: Type.Optional(DateInput()),
   },
   strict,
 )
@@ -188,12 +189,11 @@ const Deadlines = Type.Object({
   callbackDueAt: Nullable(DateTime()),
 })
 
-export const ComplaintSchema = Type.Object({
+export const ComplaintRecordSchema = Type.Object({
   id: Uuid(),
   reference: Type.String({ examples: ['CP-2026-000123'] }),
   status: Status,
   version: Type.Integer({ description: 'optimistic-concurrency version, also the ETag' }),
-  allowedActions: Type.Array(Type.Enum([...ACTIONS])),
   channel: Channel,
   externalBody: Nullable(ExternalBody),
   complainant: Type.Object({
@@ -251,20 +251,31 @@ export const ComplaintSchema = Type.Object({
   reopenedAt: Nullable(DateTime()),
   reopenCount: Type.Integer(),
   clockStartedAt: DateTime(),
+  closureLimitMissed: Type.Boolean({ description: 'the closure limit expired unclosed in some cycle: the closure will be second-time (二次关闭)' }),
   deadlines: Deadlines,
+  slaPolicyVersion: Type.Integer({ description: 'the SLA policy version the complaint runs on' }),
+  clockCycle: Type.Integer({ description: 'starts at 1; an upgrade, reopening or deferral restarts the clocks in a new cycle' }),
+  pausedAt: Nullable(DateTime('set while the clocks are paused (waiting for the customer)')),
+  createdAt: DateTime('when the complaint was entered into the service (receivedAt may be earlier)'),
+  updatedAt: DateTime(),
+})
+export type ComplaintRecordDto = Static<typeof ComplaintRecordSchema>
+
+export const ComplaintSchema = Type.Object({
+  ...ComplaintRecordSchema.properties,
+  allowedActions: Type.Array(Type.Enum([...ACTIONS]), {
+    description: 'the lifecycle actions this complaint accepts now; each succeeds with a valid body and the right role',
+  }),
   clocks: Type.Array(Type.Object({
     clock: Type.Enum(['handover', 'first_reply', 'closure', 'callback']),
     dueAt: Nullable(DateTime()),
     state: Type.Enum(['not_started', 'running', 'paused', 'suspended', 'met', 'breached', 'stopped'], { description: 'suspended: the closure clock of a deferred complaint' }),
     stoppedAt: Nullable(DateTime()),
-    remainingBusinessMinutes: Nullable(Type.Integer({ description: 'negative once overdue' })),
-    remainingMinutes: Nullable(Type.Integer()),
+    remainingBusinessMinutes: Nullable(Type.Integer({
+      description: 'whole business minutes left until dueAt, rounded down (0: less than one left); negative: business minutes past the deadline (0 while it passed outside working hours — `state` says breached). Null unless the clock runs.',
+    })),
+    remainingMinutes: Nullable(Type.Integer({ description: 'whole calendar minutes left until dueAt, rounded down; negative once overdue. Null unless the clock runs.' })),
   }), { description: 'the four clocks of SPEC §3.1 as of the response' }),
-  slaPolicyVersion: Type.Integer({ description: 'the SLA policy version the complaint runs on' }),
-  clockCycle: Type.Integer({ description: 'starts at 1; an upgrade, reopening or deferral restarts the clocks in a new cycle' }),
-  pausedAt: Nullable(DateTime('set while the clocks are paused (waiting for the customer)')),
-  createdAt: DateTime(),
-  updatedAt: DateTime(),
 })
 export type ComplaintDto = Static<typeof ComplaintSchema>
 
@@ -295,8 +306,8 @@ export const ListQuery = Type.Object(
     departmentId: Type.Optional(Slug('department')),
     channel: Type.Optional(Channel),
     overdue: Type.Optional(Type.Boolean({ description: 'true: some running clock is past its deadline' })),
-    createdFrom: Type.Optional(DateTime()),
-    createdTo: Type.Optional(DateTime()),
+    createdFrom: Type.Optional(DateTimeInput('entered at or after')),
+    createdTo: Type.Optional(DateTimeInput('entered before')),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: NO_NUL, description: 'text in reference, description, complainant name or subject' })),
     ...PageQuery,
   },

@@ -94,6 +94,8 @@ export interface ComplaintTable {
   first_reply_warn_at: Timestamp | null
   closure_warn_at: Timestamp | null
   callback_warn_at: Timestamp | null
+  /** the closure limit expired unclosed in some cycle: the closure will be second-time */
+  closure_limit_missed: ColumnType<boolean, boolean | undefined, boolean>
 }
 
 /** a clock pause (waiting for the customer); `to` is null while it lasts */

@@ -14,10 +14,21 @@ export interface ClockView {
   dueAt: Date | null
   state: ClockState
   stoppedAt: Date | null
-  /** business minutes left (negative once overdue); null when the clock is not running */
+  /**
+   * whole business minutes left, rounded down: 0 means less than one is left, negative counts the
+   * business minutes past the deadline (0 while it passed outside working hours); null unless running
+   */
   remainingBusinessMinutes: number | null
+  /** whole calendar minutes left, rounded down the same way; null unless running */
   remainingMinutes: number | null
 }
+
+/**
+ * Minutes of a countdown as an integer: rounded down, so the figure never promises time that is not
+ * there and turns negative exactly when the deadline has passed. The calendar counts to the
+ * millisecond, so the raw figure is almost never whole.
+ */
+export const wholeMinutes = (minutes: number) => Math.floor(minutes + 1e-9) + 0
 
 const ENDED = new Set(['closed', 'withdrawn'])
 
@@ -46,8 +57,8 @@ export function clockViews(c: Complaint, now: Date, cal: BusinessCalendar): Cloc
   return clockSpans(c).map(({ clock, started, dueAt, stoppedAt }) => {
     const view = (state: ClockState, running = false): ClockView => ({
       clock, dueAt, state, stoppedAt,
-      remainingBusinessMinutes: running && dueAt ? (dueAt > now ? businessMinutesBetween(now, dueAt, cal) : -businessMinutesBetween(dueAt, now, cal)) : null,
-      remainingMinutes: running && dueAt ? Math.round((dueAt.getTime() - now.getTime()) / 60_000) : null,
+      remainingBusinessMinutes: running && dueAt ? wholeMinutes(dueAt > now ? businessMinutesBetween(now, dueAt, cal) : -businessMinutesBetween(dueAt, now, cal)) : null,
+      remainingMinutes: running && dueAt ? wholeMinutes((dueAt.getTime() - now.getTime()) / 60_000) : null,
     })
     if (!started || !dueAt) return view('not_started')
     if (stoppedAt) return view(stoppedAt <= dueAt ? 'met' : 'breached')

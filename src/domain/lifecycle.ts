@@ -1,5 +1,5 @@
 import type { Complaint } from '../db/types.js'
-import { conflict, unprocessable } from '../errors.js'
+import { conflict, ProblemError, unprocessable } from '../errors.js'
 import { vagueMeasures } from './capa.js'
 import { DEFAULT_UPGRADE_MAP, upgradeLevel, type UpgradeMap } from './escalation.js'
 import type { ExternalBody, FollowUpMode, IrrationalStage, Level, Status } from './vocabulary.js'
@@ -44,20 +44,67 @@ export const ACTIONS = Object.keys(TRANSITIONS) as Action[]
 /** actions only the service itself takes (the scheduler) */
 export const SYSTEM_ACTIONS: readonly Action[] = ['escalate']
 
-/** what a caller may do next from this status */
-export function allowedActions(status: string): Action[] {
-  return ACTIONS.filter((a) => !SYSTEM_ACTIONS.includes(a) && (TRANSITIONS[a] as readonly string[]).includes(status))
-}
-
 export const isStatus = (s: string): s is Status => (STATUSES as readonly string[]).includes(s)
 
-export function illegalTransition(c: Pick<Complaint, 'status'>, action: Action, why?: string) {
-  const allowed = allowedActions(c.status)
-  return conflict(why ?? `cannot ${action} a complaint in status ${c.status}; allowed: ${allowed.join(', ') || 'none'}`, {
-    currentStatus: c.status,
-    action,
-    allowedActions: allowed,
-  })
+/** what decides whether an action is possible, besides the complaint itself */
+export interface StateContext {
+  now: Date
+  reopenWindowDays: number
+}
+
+/**
+ * Why an action cannot be taken in the complaint's current state, whatever the body: 409 for a step
+ * that does not fit the state, 422 for one that waits for a missing fact, `noop` for a step already
+ * done (acknowledging twice changes nothing). One list serves the command and `allowedActions`, so
+ * the actions a complaint offers are exactly the ones that then succeed.
+ */
+type Refusal = { status: 409 | 422; detail: string; field?: string } | 'noop'
+type Precondition = (c: Complaint, ctx: StateContext) => Refusal | null
+
+const preconditions: Partial<Record<Action, Precondition>> = {
+  acknowledge: (c) => (c.acknowledged_at ? 'noop' : null),
+  request_closure: (c) => (c.first_replied_at === null
+    ? { status: 422, field: '/complaint/firstRepliedAt', detail: 'the department has not replied yet: send the first reply (POST …/replies) before requesting closure' }
+    : null),
+  request_deferral: (c) => (c.deferral_requested_at ? { status: 409, detail: 'a deferral request is already waiting for review' } : null),
+  review_deferral: (c) => (c.deferral_requested_at ? null : { status: 409, detail: 'no deferral request is waiting for review' }),
+  pause: (c) => (c.paused_at ? { status: 409, detail: 'the clocks are already paused' } : null),
+  resume: (c) => (c.paused_at ? null : { status: 409, detail: 'the clocks are not paused' }),
+  reopen: (c, { now, reopenWindowDays }) => {
+    const windowEnd = new Date((c.closed_at ?? now).getTime() + reopenWindowDays * 86_400_000)
+    return now > windowEnd
+      ? { status: 409, detail: `the reopen window of ${reopenWindowDays} days ended ${windowEnd.toISOString()}; receive it as a new complaint` }
+      : null
+  },
+  // re-checked under the row lock: a re-assessment or a closure request may have come since the sweep looked
+  escalate: (c, { now }) => (c.closure_requested_at || c.paused_at || c.closure_due_at === null || c.closure_due_at >= now
+    ? { status: 409, detail: 'only a running closure clock past its deadline escalates' }
+    : null),
+}
+
+function refusal(c: Complaint, action: Action, ctx: StateContext): Refusal | null {
+  if (!(TRANSITIONS[action] as readonly string[]).includes(c.status)) {
+    return { status: 409, detail: `cannot ${action} a complaint in status ${c.status}` }
+  }
+  return preconditions[action]?.(c, ctx) ?? null
+}
+
+/** what a caller may do next: the actions whose state rules pass now (rules about the body aside) */
+export function allowedActions(c: Complaint, ctx: StateContext): Action[] {
+  return ACTIONS.filter((a) => !SYSTEM_ACTIONS.includes(a) && refusal(c, a, ctx) === null)
+}
+
+/** the problem a refused action answers with: 409 with the current state and what is allowed, or 422 naming the missing fact */
+export function refused(c: Complaint, action: Action, ctx: StateContext, why: Exclude<Refusal, 'noop'>) {
+  const allowed = allowedActions(c, ctx)
+  const extensions = { currentStatus: c.status, action, allowedActions: allowed }
+  if (why.status === 422) {
+    return new ProblemError({
+      status: 422, code: 'precondition-missing', title: 'Unprocessable Content', detail: why.detail,
+      errors: [{ field: why.field ?? '/complaint', message: why.detail }], extensions,
+    })
+  }
+  return conflict(`${why.detail}; allowed: ${allowed.join(', ') || 'none'}`, extensions)
 }
 
 // ---- inputs (the HTTP schemas in complaints/schemas.ts have these shapes) ----
@@ -123,9 +170,7 @@ export interface ActionInputs {
   link_external_ids: LinkExternalIdsInput
 }
 
-export interface DecideContext {
-  now: Date
-  reopenWindowDays: number
+export interface DecideContext extends StateContext {
   upgradeMap?: UpgradeMap
 }
 
@@ -163,9 +208,25 @@ function upgrade(c: Complaint, ctx: DecideContext, reason: string) {
   }
 }
 
+/**
+ * Seed 002 §3.11: a complaint closed within its closure limit — receipt to closure request (§3.10) —
+ * closes first-time (一次关闭); otherwise second-time (二次关闭). Any expiry of the closure limit counts,
+ * even when an upgrade restarted the clocks and the closure then came inside the new cycle, and so do
+ * a rejected callback, a reopening and a deferral.
+ */
+export function secondTimeReasons(c: Complaint): string[] {
+  const requestedInTime = c.closure_due_at !== null && c.closure_requested_at !== null && c.closure_requested_at <= c.closure_due_at
+  return [
+    ...(c.closure_limit_missed ? ['closure_limit_expired'] : []),
+    ...(requestedInTime ? [] : ['closure_requested_late']),
+    ...(c.closure_rejected_count > 0 ? ['closure_rejected_at_callback'] : []),
+    ...(c.reopen_count > 0 ? ['reopened'] : []),
+    ...(c.deferred_at !== null ? ['deferred'] : []),
+  ]
+}
+
 const decisions: { [A in Action]: Decide<A> } = {
   acknowledge(c, input, { now }) {
-    if (c.acknowledged_at) return { noop: true, status: keep(c), changes: {}, facts: {}, events: [] }
     const at = input.acknowledgedAt ? new Date(input.acknowledgedAt) : now
     if (at > now) throw unprocessable('/body/acknowledgedAt', 'must not be in the future')
     if (at < c.received_at) throw unprocessable('/body/acknowledgedAt', 'must not be before the complaint was received')
@@ -276,7 +337,6 @@ const decisions: { [A in Action]: Decide<A> } = {
   },
 
   request_closure(c, input, { now }) {
-    if (c.first_replied_at === null) throw illegalTransition(c, 'request_closure', 'the department has not replied yet: reply before requesting closure')
     const rootCause = input.rootCause ?? c.root_cause
     if (!rootCause) throw unprocessable('/body/rootCause', 'a root cause is required before closure (record the investigation or send rootCause)')
     return {
@@ -307,19 +367,17 @@ const decisions: { [A in Action]: Decide<A> } = {
   },
 
   close(c, input, { now }) {
-    const inTime = c.closure_due_at === null || (c.closure_requested_at !== null && c.closure_requested_at <= c.closure_due_at)
-    const firstTime = inTime && c.closure_rejected_count === 0 && c.reopen_count === 0 && c.deferred_at === null
-    const closureType = firstTime ? 'first_time' : 'second_time'
+    const reasons = secondTimeReasons(c)
+    const closureType = reasons.length === 0 ? 'first_time' : 'second_time'
     return {
       status: 'closed',
       changes: { closed_at: now, closure_type: closureType },
-      facts: { closureType, comment: input.comment ?? null },
+      facts: { closureType, secondTimeBecause: reasons, comment: input.comment ?? null },
       events: ['complaint.closed'],
     }
   },
 
   request_deferral(c, input, { now }) {
-    if (c.deferral_requested_at) throw illegalTransition(c, 'request_deferral', 'a deferral request is already waiting for review')
     return {
       status: keep(c),
       changes: { deferral_requested_at: now, deferral_reason: input.reason },
@@ -329,7 +387,6 @@ const decisions: { [A in Action]: Decide<A> } = {
   },
 
   review_deferral(c, input, { now }) {
-    if (!c.deferral_requested_at) throw illegalTransition(c, 'review_deferral', 'no deferral request is waiting for review')
     if (!input.approved) {
       return { status: keep(c), changes: { deferral_requested_at: null }, facts: { approved: false, comment: input.comment ?? null }, events: [] }
     }
@@ -354,12 +411,7 @@ const decisions: { [A in Action]: Decide<A> } = {
     return { status: 'withdrawn', changes: { withdrawn_at: now, withdrawal_reason: input.reason }, facts: { reason: input.reason }, events: ['complaint.withdrawn'] }
   },
 
-  reopen(c, input, { now, reopenWindowDays }) {
-    const closedAt = c.closed_at ?? now
-    const windowEnd = new Date(closedAt.getTime() + reopenWindowDays * 86_400_000)
-    if (now > windowEnd) {
-      throw illegalTransition(c, 'reopen', `the reopen window of ${reopenWindowDays} days ended ${windowEnd.toISOString()}; receive it as a new complaint`)
-    }
+  reopen(c, input, { now }) {
     return {
       status: 'in_progress',
       changes: {
@@ -379,7 +431,6 @@ const decisions: { [A in Action]: Decide<A> } = {
   },
 
   pause(c, input, { now }) {
-    if (c.paused_at) throw illegalTransition(c, 'pause', 'the clocks are already paused')
     return {
       status: keep(c),
       changes: { paused_at: now, pauses: [...c.pauses, { from: now.toISOString(), to: null, reason: input.reason }] },
@@ -389,12 +440,11 @@ const decisions: { [A in Action]: Decide<A> } = {
   },
 
   resume(c, input, { now }) {
-    if (!c.paused_at) throw illegalTransition(c, 'resume', 'the clocks are not paused')
     const pauses = c.pauses.map((p) => (p.to === null ? { ...p, to: now.toISOString() } : p))
     return {
       status: keep(c),
       changes: { paused_at: null, pauses },
-      facts: { comment: input.comment ?? null, pausedMinutes: Math.round((now.getTime() - c.paused_at.getTime()) / 60_000) },
+      facts: { comment: input.comment ?? null, pausedMinutes: Math.round((now.getTime() - c.paused_at!.getTime()) / 60_000) },
       events: ['complaint.resumed'],
     }
   },
@@ -407,15 +457,15 @@ const decisions: { [A in Action]: Decide<A> } = {
   },
 
   escalate(c, input, ctx) {
-    // re-checked under the row lock: a re-assessment or a closure request may have come since the sweep looked
-    const overdue = c.closure_due_at !== null && c.closure_due_at < ctx.now
-    if (c.closure_requested_at || c.paused_at || !overdue) throw illegalTransition(c, 'escalate', 'only a running closure clock past its deadline escalates')
     const up = upgrade(c, ctx, input.reason)
-    return { status: keep(c), changes: up.changes, facts: up.facts, events: up.events }
+    // the closure limit expired unclosed: whatever happens next, the closure will be second-time (seed 002 §3.11)
+    return { status: keep(c), changes: { ...up.changes, closure_limit_missed: true }, facts: up.facts, events: up.events }
   },
 }
 
 export function decide<A extends Action>(action: A, c: Complaint, input: ActionInputs[A], ctx: DecideContext): Decision {
-  if (!(TRANSITIONS[action] as readonly string[]).includes(c.status)) throw illegalTransition(c, action)
+  const why = refusal(c, action, ctx)
+  if (why === 'noop') return { noop: true, status: keep(c), changes: {}, facts: {}, events: [] }
+  if (why) throw refused(c, action, ctx, why)
   return (decisions[action] as Decide<A>)(c, input, ctx)
 }

@@ -1,10 +1,16 @@
 import { Type, type TSchema } from 'typebox'
+import { INSTANT_RANGE_TEXT } from './instants.js'
 
 /** Primitives every feature's schemas are built from. Inline (no $ref) so handler types survive. */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
 export const Uuid = (description?: string) => Type.String({ format: 'uuid', ...(description ? { description } : {}) })
 export const DateTime = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) })
+/** a date-time the caller sends: the one accepted range (src/http/instants.ts), stated in the document */
+export const DateTimeInput = (description?: string) =>
+  Type.String({ format: 'date-time', description: `${description ? `${description}. ` : ''}${INSTANT_RANGE_TEXT}` })
+/** a calendar date the caller sends, YYYY-MM-DD, years 1900–2999 */
+export const DateInput = (description?: string) => Type.String({ format: 'date', description: `${description ? `${description}. ` : ''}YYYY-MM-DD, 1900–2999` })
 export const Slug = (description: string) => Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', maxLength: 64, description })
 /** Postgres text cannot hold NUL: refuse it as a 400 instead of failing in the database */
 export const NO_NUL = '^[^\\u0000]*$'
@@ -33,9 +39,9 @@ export const ProblemSchema = Type.Object(
   { description: 'RFC 9457 problem details (application/problem+json)', additionalProperties: true },
 )
 
-/** the error responses an operation can give, by status code */
-export function problems(...codes: number[]): Record<number, typeof ProblemSchema> {
-  return Object.fromEntries(codes.map((c) => [c, ProblemSchema]))
+/** the error responses an operation can give, by status code, as application/problem+json */
+export function problems(...codes: number[]) {
+  return Object.fromEntries(codes.map((c) => [c, { content: { 'application/problem+json': { schema: ProblemSchema } } }])) as Record<number, { content: { 'application/problem+json': { schema: typeof ProblemSchema } } }>
 }
 
 export const PageQuery = {

@@ -5,7 +5,8 @@ import type { Complaint } from '../db/types.js'
 import { SCHEDULER } from '../sla/breaches.js'
 import { runAction } from '../complaints/commands.js'
 import { appendTimeline } from '../complaints/repository.js'
-import { appendEvents, complaintEventData } from '../outbox/outbox.js'
+import { appendEvents } from '../outbox/outbox.js'
+import { complaintEventData } from '../complaints/events.js'
 import { ProblemError } from '../errors.js'
 
 

@@ -1,12 +1,12 @@
 import type { Kysely, Transaction } from 'kysely'
-import type { Complaint, Database } from '../db/types.js'
-import { toComplaintDto } from '../complaints/representation.js'
+import type { Database } from '../db/types.js'
 import { uuidv7 } from './uuidv7.js'
 
 /**
  * The one way the service emits an event: a row in outbox_events written inside the transaction of
  * the change that caused it (transactional outbox, SPEC §5). The webhook dispatcher reads this table.
- * Envelope: { id (msg_ + UUIDv7, sortable; also the `webhook-id`), type, occurredAt, data }.
+ * Envelope: { id (msg_ + UUIDv7, sortable; also the `webhook-id`), type, occurredAt, data }. The caller
+ * hands over the data it wants published: the outbox knows no feature.
  */
 export interface OutboxEvent {
   type: string
@@ -32,14 +32,4 @@ export async function appendEvents(trx: Transaction<Database> | Kysely<Database>
       }),
     )
     .execute()
-}
-
-/**
- * What every complaint event carries: the complaint's representation as of the change — with its
- * `version`, so a receiver can drop an update older than the one it holds, and its complainant's
- * external ids, so a CRM finds its own record — and the facts of the step.
- */
-export function complaintEventData(c: Complaint, facts: Record<string, unknown>): Record<string, unknown> {
-  const { clocks: _clocks, allowedActions: _allowed, ...complaint } = toComplaintDto(c)
-  return { complaint, facts }
 }

@@ -39,7 +39,10 @@ export default fp(async function problems(app: FastifyInstance) {
       })
     } else {
       request.log.error({ err: error }, 'unhandled error')
-      problem = new ProblemError({ status: 500, code: 'internal', title: 'Internal Server Error', detail: 'an unexpected error occurred; see the logs for request ' + request.id })
+      problem = new ProblemError({
+        status: 500, code: 'internal', title: 'Internal Server Error',
+        detail: `an unexpected error occurred; see the logs for request ${request.id}`, extensions: { requestId: request.id },
+      })
     }
     if (problem.status === 429 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '60')
     return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url))

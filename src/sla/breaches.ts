@@ -2,7 +2,8 @@ import type { Transaction } from 'kysely'
 import type { Actor, Complaint, Database } from '../db/types.js'
 import { overdueClocks } from '../domain/clocks.js'
 import { appendTimeline } from '../complaints/repository.js'
-import { appendEvents, complaintEventData } from '../outbox/outbox.js'
+import { appendEvents } from '../outbox/outbox.js'
+import { complaintEventData } from '../complaints/events.js'
 
 /** the scheduler as it appears on the timeline and in the audit log */
 export const SCHEDULER: Actor = { type: 'system', id: null, role: null, name: 'scheduler' }

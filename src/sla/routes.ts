@@ -2,10 +2,11 @@ import { sql } from 'kysely'
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import { audited } from '../audit/audit.js'
-import { calendarCoverage, HOLIDAY_DATA_YEARS, standardDayMinutes, toLocal } from '../domain/calendar.js'
+import { calendarCoverage, HOLIDAY_DATA_YEARS, isWorkingDay, standardDayMinutes, toLocal } from '../domain/calendar.js'
+import { daysFromIcs, DEFAULT_WORKING_DAY_PATTERN } from './ics-import.js'
 import { CHANNELS, LEVELS } from '../domain/vocabulary.js'
 import type { SlaPolicy } from '../domain/sla.js'
-import { DateTime, Nullable, problems, Text } from '../http/common-schemas.js'
+import { DateInput, DateTime, DateTimeInput, Nullable, problems, Text } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
 import { unprocessable } from '../errors.js'
 
@@ -42,11 +43,38 @@ const CalendarSchema = Type.Object({
   coverage: Type.Object({ coveredThrough: Type.Integer(), daysLeft: Type.Integer(), warning: Nullable(Type.String()) }),
   overrides: Type.Array(Type.Object({ date: Type.String({ format: 'date' }), working: Type.Boolean(), note: Nullable(Type.String()) })),
 })
-const DateParams = Type.Object({ date: Type.String({ format: 'date' }) }, strict)
+const DateParams = Type.Object({ date: DateInput() }, strict)
 const OverrideBody = Type.Object(
   { working: Type.Boolean({ description: 'true: a working day (e.g. 调休 Saturday); false: a day off' }), note: Type.Optional(Text(200)) },
   { ...strict, examples: [{ working: false, note: '2027 元旦' }] },
 )
+
+const ImportBody = Type.Object(
+  {
+    ics: Type.String({ minLength: 1, maxLength: 500_000, description: 'the text of the .ics file' }),
+    dryRun: Type.Optional(Type.Boolean({ default: false, description: 'list the dates that would change; change nothing' })),
+    workingDayPattern: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: `regular expression (case-insensitive) on an event’s SUMMARY that marks its days as working days; default \`${DEFAULT_WORKING_DAY_PATTERN}\`` })),
+  },
+  {
+    ...strict,
+    examples: [{
+      dryRun: true,
+      ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//holidays//CN\r\nBEGIN:VEVENT\r\nUID:2027-newyear\r\nDTSTART;VALUE=DATE:20270101\r\nDTEND;VALUE=DATE:20270104\r\nSUMMARY:元旦 假期\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n',
+    }],
+  },
+)
+const ImportResult = Type.Object({
+  dryRun: Type.Boolean(),
+  days: Type.Integer({ description: 'days the file names' }),
+  unchanged: Type.Integer({ description: 'of them, days whose override already says the same' }),
+  changes: Type.Array(Type.Object({
+    date: Type.String({ format: 'date' }),
+    working: Type.Boolean({ description: 'what the day becomes' }),
+    note: Type.String(),
+    previous: Nullable(Type.Object({ working: Type.Boolean(), note: Nullable(Type.String()) }, { description: 'the override it replaces' })),
+    workingBefore: Type.Boolean({ description: 'whether the calendar counted the day as a working day before' }),
+  }), { description: 'the dates the import writes (or, in a dry run, would write)' }),
+})
 
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
 
@@ -132,6 +160,44 @@ export default async function slaRoutes(app: FastifyInstance) {
     })
     services.sla.invalidate()
     return calendarView()
+  })
+
+  app.post('/v1/admin/calendar/overrides/import', {
+    schema: {
+      operationId: 'importCalendarOverrides', tags, summary: 'Post holidays and 调休 working days from an iCalendar (.ics) file',
+      description: 'For years the holiday data does not cover (2027 and later): paste a published holiday calendar. Each all-day event marks its days as days off, or as working days when its summary matches `workingDayPattern` (补班, 上班). With `dryRun` nothing is written and the answer lists the dates that would change; otherwise the changes are applied in one transaction.',
+      body: ImportBody, response: { 200: ImportResult, ...problems(400, 422) },
+    },
+  }, async (req) => {
+    const { ics, dryRun, workingDayPattern } = req.body as { ics: string; dryRun?: boolean; workingDayPattern?: string }
+    let pattern: RegExp
+    try {
+      pattern = new RegExp(workingDayPattern ?? DEFAULT_WORKING_DAY_PATTERN, 'i')
+    } catch {
+      throw unprocessable('/body/workingDayPattern', 'is not a regular expression')
+    }
+    const days = daysFromIcs(ics, pattern)
+    const calendar = await services.sla.calendar()
+    const existing = new Map((await services.db.selectFrom('calendar_overrides').select([sql<string>`to_char(day, 'YYYY-MM-DD')`.as('day'), 'working', 'note'])
+      .where('day', 'in', days.map((d) => d.date)).execute()).map((r) => [r.day, r]))
+    const changes = days.filter((d) => existing.get(d.date)?.working !== d.working || existing.get(d.date)?.note !== d.note).map((d) => {
+      const previous = existing.get(d.date)
+      return { ...d, previous: previous ? { working: previous.working, note: previous.note } : null, workingBefore: isWorkingDay(d.date, calendar) }
+    })
+    if (!dryRun && changes.length > 0) {
+      await audited(services.db, auditContext(req), services.clock.now(), async (trx) => {
+        for (const d of changes) {
+          await trx.insertInto('calendar_overrides').values({ day: d.date, working: d.working, note: d.note })
+            .onConflict((oc) => oc.column('day').doUpdateSet({ working: d.working, note: d.note })).execute()
+        }
+        return {
+          result: null,
+          change: { entityType: 'calendar_override', entityId: `import:${days[0]!.date}..${days.at(-1)!.date}`, before: { overrides: changes.map((d) => ({ date: d.date, ...d.previous })) }, after: { overrides: changes.map(({ date, working, note }) => ({ date, working, note })) } },
+        }
+      })
+      services.sla.invalidate()
+    }
+    return { dryRun: dryRun ?? false, days: days.length, unchanged: days.length - changes.length, changes }
   })
 
   app.delete('/v1/admin/calendar/overrides/:date', {

@@ -28,21 +28,40 @@ const complaint = (over: Partial<Complaint>): Complaint => ({
   id: '00000000-0000-4000-8000-000000000001', reference: 'CP-2026-000001', status: 'received', version: 1, level: null, irrational_stage: null,
   follow_up_mode: null, department_id: null, external_body: null, major: false, nature: null, assessed_at: null, received_at: new Date('2026-11-26T02:00:00Z'),
   acknowledged_at: null, first_replied_at: null, root_cause: null, closure_requested_at: null, closure_due_at: null, closure_rejected_count: 0,
-  reopen_count: 0, deferred_at: null, deferral_requested_at: null, closed_at: null, closure_type: null,
+  reopen_count: 0, deferred_at: null, deferral_requested_at: null, closed_at: null, closure_type: null, closure_limit_missed: false,
+  paused_at: null, pauses: [], clock_cycle: 1,
   ...over,
 }) as Complaint
 
 const ctx = { now: new Date('2026-11-26T03:00:00Z'), reopenWindowDays: 30 }
 
 t.test('the state machine names the allowed actions of each status', async (t) => {
-  t.same(allowedActions('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw', 'pause', 'resume', 'link_external_ids'])
-  t.same(allowedActions('closure_confirmed'), ['acknowledge', 'add_note', 'close', 'withdraw', 'link_external_ids'])
-  t.notOk(allowedActions('in_progress').includes('escalate'), 'escalation is the scheduler’s, not a caller’s')
-  t.notOk(allowedActions('deferred').includes('assess'), 'a deferred complaint is not re-assessed')
-  t.same(allowedActions('withdrawn'), ['link_external_ids'])
+  const at = (status: string, over: Partial<Complaint> = {}) => allowedActions(complaint({ status, ...over }), ctx)
+  t.same(at('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw', 'pause', 'link_external_ids'])
+  t.same(at('handed_over', { acknowledged_at: ctx.now, paused_at: ctx.now }), ['assess', 'sign', 'add_note', 'withdraw', 'resume', 'link_external_ids'],
+    'acknowledged: no second acknowledgement; paused: resume, not pause')
+  t.same(at('closure_confirmed', { acknowledged_at: ctx.now }), ['add_note', 'close', 'withdraw', 'link_external_ids'])
+  t.notOk(at('in_progress').includes('escalate'), 'escalation is the scheduler’s, not a caller’s')
+  t.notOk(at('in_progress').includes('request_closure'), 'no closure request before the first reply')
+  t.notOk(at('in_progress').includes('review_deferral'), 'no review without a pending deferral request')
+  t.ok(at('responded', { first_replied_at: ctx.now, deferral_requested_at: ctx.now }).includes('review_deferral'))
+  t.notOk(at('responded', { first_replied_at: ctx.now, deferral_requested_at: ctx.now }).includes('request_deferral'), 'one deferral request at a time')
+  t.notOk(at('deferred').includes('assess'), 'a deferred complaint is not re-assessed')
+  t.same(at('withdrawn'), ['link_external_ids'])
+  t.ok(at('closed', { closed_at: new Date(ctx.now.getTime() - 29 * 86_400_000) }).includes('reopen'), 'inside the reopen window')
+  t.notOk(at('closed', { closed_at: new Date(ctx.now.getTime() - 31 * 86_400_000) }).includes('reopen'), 'after the reopen window')
   const err = t.throws(() => decide('close', complaint({ status: 'in_progress' }), {}, ctx)) as ProblemError
   t.equal(err.status, 409)
-  t.same(err.extensions?.allowedActions, allowedActions('in_progress'))
+  t.same(err.extensions?.allowedActions, at('in_progress'))
+})
+
+t.test('a closure request before any reply is 422 naming what is missing, not a 409 that lists it', async (t) => {
+  const c = complaint({ status: 'in_progress', root_cause: 'x' })
+  const err = t.throws(() => decide('request_closure', c, { resultSummary: 'done' }, ctx)) as ProblemError
+  t.equal(err.status, 422)
+  t.equal(err.errors?.[0]?.field, '/complaint/firstRepliedAt')
+  t.match(err.detail, /not replied yet/)
+  t.notOk((err.extensions?.allowedActions as string[]).includes('request_closure'))
 })
 
 t.test('an irrational assessment needs a follow-up mode; other levels must not have one', async (t) => {
@@ -74,6 +93,18 @@ t.test('closure classification: first-time only inside the limit, with no reject
   t.equal(decide('close', { ...inside, closure_rejected_count: 1 }, {}, ctx).changes.closure_type, 'second_time')
   t.equal(decide('close', { ...inside, reopen_count: 1 }, {}, ctx).changes.closure_type, 'second_time')
   t.equal(decide('close', { ...inside, deferred_at: due }, {}, ctx).changes.closure_type, 'second_time')
+  const expired = decide('close', { ...inside, closure_limit_missed: true }, {}, ctx)
+  t.equal(expired.changes.closure_type, 'second_time', 'the closure limit expired in an earlier cycle: second-time, even inside the new cycle')
+  t.same(expired.facts.secondTimeBecause, ['closure_limit_expired'])
+  t.same(decide('close', inside, {}, ctx).facts.secondTimeBecause, [])
+})
+
+t.test('escalation marks the closure limit as missed', async (t) => {
+  const c = complaint({ status: 'in_progress', level: 'general', clock_cycle: 1, closure_due_at: new Date(ctx.now.getTime() - 1) })
+  const d = decide('escalate', c, { reason: 'closure limit passed' }, ctx)
+  t.equal(d.changes.closure_limit_missed, true)
+  t.equal(d.changes.level, 'moderate')
+  t.equal((t.throws(() => decide('escalate', { ...c, closure_due_at: new Date(ctx.now.getTime() + 1) }, { reason: 'x' }, ctx)) as ProblemError).status, 409, 'not before the deadline')
 })
 
 t.test('a deferral needs a pending request and a follow-up mode', async (t) => {

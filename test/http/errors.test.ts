@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import t from 'tap'
+import { createLogger } from '../../src/app.js'
 import { failInserts, rowCounts, testApp, webComplaint, type TestApp } from '../helper.js'
 
 async function received(api: TestApp) {
@@ -24,17 +25,20 @@ t.test('an illegal transition is 409 problem+json naming the current state and t
   t.equal(res.status, 409)
   t.match(res.headers['content-type'], /^application\/problem\+json/)
   t.equal(res.json.currentStatus, 'assessed')
-  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'handover', 'add_note', 'withdraw', 'pause', 'resume', 'link_external_ids'])
+  t.same(res.json.allowedActions, ['acknowledge', 'assess', 'handover', 'add_note', 'withdraw', 'pause', 'link_external_ids'])
   t.match(res.json.type, /problems\/conflict$/)
   t.match(res.json.detail, /cannot sign a complaint in status assessed/)
 })
 
-t.test('closure needs a first reply (409) and a root cause (422)', async (t) => {
+t.test('closure needs a first reply and a root cause: 422 naming what is missing', async (t) => {
   const api = await testApp(t)
   const c = await assessed(api)
+  t.notOk(c.allowedActions.includes('request_closure'), 'not offered before the first reply')
   const early = await api.call('POST', `/v1/complaints/${c.id}/closure-request`, { resultSummary: 'done' })
-  t.equal(early.status, 409)
+  t.equal(early.status, 422)
   t.match(early.json.detail, /has not replied yet/)
+  t.same(early.json.errors.map((e: { field: string }) => e.field), ['/complaint/firstRepliedAt'])
+  t.notOk(early.json.allowedActions.includes('request_closure'), 'the refusal does not list what it refused')
   await api.call('POST', `/v1/complaints/${c.id}/replies`, { body: 'on it' })
   const noCause = await api.call('POST', `/v1/complaints/${c.id}/closure-request`, { resultSummary: 'done' })
   t.equal(noCause.status, 422)
@@ -212,4 +216,69 @@ t.test('an Idempotency-Key belongs to the key that used it', async (t) => {
   const other = await api.call('POST', '/v1/complaints', body, { 'idempotency-key': 'same' }, 'integration')
   t.equal(other.status, 201)
   t.not(other.json.id, first.json.id, 'another caller does not get the first caller’s response')
+})
+
+t.test('a response that cannot be produced rolls its change back: a 500 naming the request id, logged with the complaint id', async (t) => {
+  const lines: string[] = []
+  const api = await testApp(t, { logger: createLogger({ LOG_LEVEL: 'error' }, { write: (line: string) => void lines.push(line) }) })
+  const c = await received(api)
+  const before = await rowCounts(api.db)
+  // a calendar without working hours: the clocks of the response cannot be computed
+  const { sla } = api.app.services
+  const calendar = sla.calendar
+  sla.calendar = async (via) => ({ ...(await calendar(via)), blocks: [] })
+  t.teardown(() => void (sla.calendar = calendar))
+
+  const step = await api.call('POST', `/v1/complaints/${c.id}/notes`, { kind: 'fact', body: '客户来电补充' }, { 'x-request-id': 'req-render-step' })
+  t.equal(step.status, 500)
+  t.match(step.headers['content-type'], /^application\/problem\+json/)
+  t.equal(step.json.requestId, 'req-render-step')
+  t.match(step.json.detail, /req-render-step/)
+  const create = await api.call('POST', '/v1/complaints', webComplaint(), { 'x-request-id': 'req-render-create' })
+  t.equal(create.status, 500)
+  t.same(await rowCounts(api.db), before, 'neither the note nor the new complaint was committed')
+  sla.calendar = calendar
+  t.equal((await api.call('GET', `/v1/complaints/${c.id}`)).json.version, 1)
+
+  const logged = lines.map((l) => JSON.parse(l) as { reqId?: string; complaintId?: string; msg: string })
+  t.ok(logged.some((l) => l.reqId === 'req-render-step' && l.complaintId === c.id && l.msg === 'unhandled error'), 'the error is logged with the request and the complaint')
+  t.ok(logged.some((l) => l.reqId === 'req-render-create' && l.msg === 'unhandled error'), 'a failed create is logged with its request')
+})
+
+t.test('every date input is checked against one range and answers 400 naming the field, never 500', async (t) => {
+  const api = await testApp(t)
+  const c = await received(api)
+  const bad = ['2026-12-31T23:59:60Z', '2016-12-31T23:59:60Z', '0000-01-01T00:00:00Z', '1899-12-31T23:59:59Z', '3000-01-01T00:00:00Z',
+    '+275760-09-13T00:00:00Z', '-010000-01-01T00:00:00Z', '2026-02-30T10:00:00Z', '2026-11-28T10:00:00', '2026-11-28T24:00:00Z', '2026-11-28T10:00:00+24:00']
+  for (const value of bad) {
+    const cases: Array<[string, Promise<{ status: number; json: any }>]> = [
+      ['/body/occurredAt', api.call('POST', '/v1/complaints', webComplaint({ occurredAt: value }))],
+      ['/body/receivedAt', api.call('POST', '/v1/complaints', webComplaint({ receivedAt: value }))],
+      ['/body/acknowledgedAt', api.call('POST', `/v1/complaints/${c.id}/acknowledge`, { via: 'sms', acknowledgedAt: value })],
+      ['/querystring/createdFrom', api.call('GET', `/v1/complaints?createdFrom=${encodeURIComponent(value)}`)],
+      ['/querystring/createdTo', api.call('GET', `/v1/complaints?createdTo=${encodeURIComponent(value)}`)],
+      ['/querystring/from', api.call('GET', `/v1/audit?from=${encodeURIComponent(value)}`, undefined, {}, 'auditor')],
+      ['/querystring/to', api.call('GET', `/v1/audit?to=${encodeURIComponent(value)}`, undefined, {}, 'auditor')],
+    ]
+    for (const [field, pending] of cases) {
+      const res = await pending
+      t.equal(res.status, 400, `${field} = ${value}: 400`)
+      t.ok(res.json.errors?.some((e: { field: string }) => e.field === field), `${field} = ${value}: the field is named`)
+    }
+  }
+  for (const value of ['0000-01-01', '1899-12-31', '3000-01-01', '2026-02-30', '+275760-01-01']) {
+    const res = await api.call('PUT', `/v1/admin/calendar/overrides/${encodeURIComponent(value)}`, { working: false }, {}, 'admin')
+    t.equal(res.status, 400, `calendar date ${value}: 400`)
+  }
+  const cursor = (c: unknown, i: unknown = '0195f7a4-1111-7000-8000-000000000000') => Buffer.from(JSON.stringify({ c, i })).toString('base64url')
+  for (const c of ['-010000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '2026-12-31T23:59:60.000Z', 99999999999999999999, '99999999999999999999']) {
+    const res = await api.call('GET', `/v1/complaints?cursor=${cursor(c)}`)
+    t.equal(res.status, 400, `a cursor at ${c}: 400`)
+    t.equal(res.json.errors?.[0]?.field, '/querystring/cursor')
+  }
+  const huge = await api.call('GET', '/v1/audit?cursor=99999999999999999999', undefined, {}, 'auditor')
+  t.equal(huge.status, 400, 'an audit cursor beyond any id')
+  t.equal(huge.json.errors?.[0]?.field, '/querystring/cursor')
+  const ok = await api.call('GET', `/v1/complaints?createdFrom=${encodeURIComponent('1900-01-01T08:00:00+08:00')}&createdTo=${encodeURIComponent('2999-12-31T23:59:59.999Z')}`)
+  t.equal(ok.status, 200, 'the ends of the range are accepted (with an offset)')
 })

@@ -11,11 +11,18 @@ async function assessedComplaint(api: TestApp, level = 'general', over: Record<s
   return (await api.call('POST', `/v1/complaints/${c.id}/assess`, { categoryId: 'service_quality', level, departmentId: 'service-station', ...(level === 'irrational' ? { followUpMode: 'watch' } : {}) })).json
 }
 
+/**
+ * These tests check the rules' exact figures, so they start at one chosen instant (Thursday 26 Nov
+ * 2026, 10:00 in Shanghai); the property tests (test/http/instants.property.test.ts) run the same
+ * paths at arbitrary instants.
+ */
+const THU_10 = '2026-11-26T02:00:00Z'
+
 const breachesOf = async (api: TestApp, id: string) =>
   api.db.selectFrom('breaches').select(['clock', 'cycle']).where('complaint_id', '=', id).orderBy('id').execute()
 
 t.test('the sweep records each breach once, with a timeline entry and an sla.breached event', async (t) => {
-  const api = await testApp(t) // Thu 2026-11-26 10:00 Shanghai
+  const api = await testApp(t, { now: THU_10 }) // Thu 2026-11-26 10:00 Shanghai
   const c = await assessedComplaint(api, 'moderate') // handover: 4 business hours, lunch excluded → 15:30
   api.clock.set('2026-11-26T08:00:00Z') // 16:00 Shanghai
   const first = await recordBreaches(api.app.services, api.clock.now())
@@ -44,7 +51,7 @@ t.test('the sweep records each breach once, with a timeline entry and an sla.bre
 })
 
 t.test('the sweep is one set-based statement per clock kind, however many complaints', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   for (let i = 0; i < 12; i++) await assessedComplaint(api, i % 2 ? 'moderate' : 'strong')
   api.clock.set('2026-12-15T02:00:00Z')
   const queries: string[] = []
@@ -62,7 +69,7 @@ t.test('the sweep is one set-based statement per clock kind, however many compla
 })
 
 t.test('escalation: general → moderate → strong through two missed closure deadlines, deadlines recomputed', async (t) => {
-  const api = await testApp(t) // Thu 26 Nov 10:00
+  const api = await testApp(t, { now: THU_10 }) // Thu 26 Nov 10:00
   let c = await assessedComplaint(api, 'general')
   t.equal(c.deadlines.closureDueAt, '2026-12-01T02:00:00.000Z', 'general: 3 business days → Tue 1 Dec 10:00')
 
@@ -104,7 +111,7 @@ t.test('escalation: general → moderate → strong through two missed closure d
 })
 
 t.test('deferred, paused and closure-requested complaints do not escalate', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   const paused = await assessedComplaint(api)
   await api.call('POST', `/v1/complaints/${paused.id}/pause`, { reason: 'waiting for the customer’s invoice copy' })
   const requested = await assessedComplaint(api)
@@ -121,7 +128,7 @@ t.test('deferred, paused and closure-requested complaints do not escalate', asyn
 })
 
 t.test('pause and resume: the pause is recorded and excluded from the deadlines', async (t) => {
-  const api = await testApp(t) // Thu 10:00
+  const api = await testApp(t, { now: THU_10 }) // Thu 10:00
   const c = await assessedComplaint(api, 'moderate') // handover due 15:30 Shanghai = 07:30Z
   api.clock.set('2026-11-26T03:00:00Z') // 11:00
   const paused = await api.call('POST', `/v1/complaints/${c.id}/pause`, { reason: 'customer abroad until afternoon' })
@@ -137,7 +144,7 @@ t.test('pause and resume: the pause is recorded and excluded from the deadlines'
 })
 
 t.test('due-soon: one warning per clock and cycle at 80% of the limit', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   const c = await assessedComplaint(api, 'strong', { channel: 'phone' }) // handover 30 min: warn at 10:24
   api.clock.set('2026-11-26T02:25:00Z')
   t.same(await recordDueSoon(api.app.services, api.clock.now()), { handover: 1, first_reply: 0, closure: 0, callback: 0 })
@@ -147,7 +154,7 @@ t.test('due-soon: one warning per clock and cycle at 80% of the limit', async (t
 })
 
 t.test('two coordinators on one database: one run per tick, no overlap, a dead holder’s lease expires', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   let now = new Date('2026-11-26T02:00:00Z')
   const clock = () => now
   const a = createRunCoordinator(api.db, clock, 'replica-a')
@@ -171,7 +178,7 @@ t.test('two coordinators on one database: one run per tick, no overlap, a dead h
 })
 
 t.test('jobs run on demand through the API, under their lease', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   await assessedComplaint(api, 'strong')
   api.clock.set('2026-11-26T03:00:00Z')
   const run = await api.call('POST', '/v1/admin/jobs/sla-sweep/run', {})
@@ -195,7 +202,7 @@ t.test('jobs run on demand through the API, under their lease', async (t) => {
 })
 
 t.test('SLA policy versions: new complaints use the new version, existing ones keep theirs', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   const before = await assessedComplaint(api, 'moderate')
   const current = (await api.call('GET', '/v1/admin/sla-policies')).json.items[0]
   t.equal(current.version, 1)
@@ -219,7 +226,7 @@ t.test('SLA policy versions: new complaints use the new version, existing ones k
 })
 
 t.test('the calendar endpoint: coverage warning until next year’s overrides are posted; overrides move new deadlines', async (t) => {
-  const api = await testApp(t) // 2026-11-26: 35 days before the holiday data ends
+  const api = await testApp(t, { now: THU_10 }) // 2026-11-26: 35 days before the holiday data ends
   const cal = (await api.call('GET', '/v1/admin/calendar')).json
   t.equal(cal.timeZone, 'Asia/Shanghai')
   t.same(cal.workingHours, [{ from: '09:00', to: '12:00' }, { from: '13:30', to: '18:00' }])
@@ -242,7 +249,7 @@ t.test('the calendar endpoint: coverage warning until next year’s overrides ar
 })
 
 t.test('metrics: breaches, overdue clocks and outbox lag', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   await assessedComplaint(api, 'strong')
   api.clock.set('2026-11-26T03:00:00Z')
   await recordBreaches(api.app.services, api.clock.now())
@@ -254,7 +261,7 @@ t.test('metrics: breaches, overdue clocks and outbox lag', async (t) => {
 })
 
 t.test('a clock stopped after its deadline is a breach even before the sweep runs', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   const c = await assessedComplaint(api, 'moderate') // handover due 15:30
   api.clock.set('2026-11-26T08:00:00Z') // 16:00, no sweep in between
   await api.call('POST', `/v1/complaints/${c.id}/handover`, {})
@@ -266,7 +273,7 @@ t.test('a clock stopped after its deadline is a breach even before the sweep run
 })
 
 t.test('a major complaint escalates as a strong one; the sweep re-checks the deadline under the lock', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   const c = (await api.call('POST', '/v1/complaints', webComplaint({ channel: 'media' }))).json // major, not assessed: strong limits
   t.equal(c.deadlines.closureDueAt, '2026-11-29T02:00:00.000Z', 'strong: 3 calendar days')
   api.clock.set('2026-11-29T02:01:00Z')
@@ -281,9 +288,32 @@ t.test('a major complaint escalates as a strong one; the sweep re-checks the dea
 })
 
 t.test('an upgrade map cannot go down', async (t) => {
-  const api = await testApp(t)
+  const api = await testApp(t, { now: THU_10 })
   const current = (await api.call('GET', '/v1/admin/sla-policies')).json.items[0]
   const res = await api.call('POST', '/v1/admin/sla-policies', { policy: { ...current.policy, upgradeMap: { general: 'moderate', moderate: 'strong', strong: 'general' } } })
   t.equal(res.status, 422)
   t.equal(res.json.errors[0].field, '/body/policy/upgradeMap/strong')
+})
+
+t.test('seed 002 §3.11: a complaint whose closure limit expired closes second-time, even inside the cycle its upgrade started', async (t) => {
+  const api = await testApp(t, { now: THU_10 })
+  let c = await assessedComplaint(api, 'general') // closure due Tue 1 Dec 10:00
+  api.clock.set('2026-12-01T02:00:30.250Z')
+  t.equal((await runSlaSweep(api.app.services, api.clock.now())).escalated, 1)
+  c = (await api.call('GET', `/v1/complaints/${c.id}`)).json
+  t.equal(c.closureLimitMissed, true)
+  t.equal(c.clockCycle, 2)
+  for (const [path, body] of [
+    ['handover', {}], ['sign', { signedBy: '李娜' }], ['replies', { body: '已处理' }],
+    ['closure-request', { resultSummary: '已更换刹车片', rootCause: '刹车片批次错误' }], ['closure-callback', { satisfied: true, satisfaction: 4 }], ['close', {}],
+  ] as const) {
+    api.clock.advanceMinutes(7)
+    const res = await api.call('POST', `/v1/complaints/${c.id}/${path}`, body)
+    t.equal(res.status, 200, path)
+    c = res.json
+  }
+  t.ok(Date.parse(c.closureRequestedAt) < Date.parse(c.deadlines.closureDueAt), 'the closure request came inside the new cycle’s limit')
+  t.equal(c.closureType, 'second_time', 'any expiry of the closure limit makes it second-time')
+  const close = (await api.call('GET', `/v1/complaints/${c.id}/timeline`)).json.items.at(-1)
+  t.same(close.data.secondTimeBecause, ['closure_limit_expired'])
 })
