@@ -44,7 +44,7 @@ const tempDir = (t: { teardown(fn: () => void): void }) => {
   return dir
 }
 
-/** the real process, as `npm start` runs it: embedded database, docs URL printed, SIGTERM handled */
+/** the server process from its sources (test/process/ runs the compiled one through `npm start`): embedded database, docs URL printed, SIGTERM handled */
 t.test('the server starts on the embedded database, prints the docs URL and shuts down gracefully on SIGTERM', async (t) => {
   const { child, out, exited, docsUrl } = await startServer(tempDir(t))
   const output = () => out.text
