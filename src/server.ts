@@ -29,7 +29,7 @@ async function main() {
   const logger = createLogger(config)
   const database = await openDatabase(config, (msg) => logger.warn(msg))
   const app = await buildApp({ config, database, logger })
-  app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined }, 'database ready and migrated')
+  app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined, applied: database.applied }, 'database ready and migrated')
   const firstKey = await ensureFirstAdminKey(database.db, new Date(), config.ADMIN_API_KEY)
   // the holiday-data warning goes to the log at start, not only with the daily job
   const coverage = await checkCalendarCoverage(app.services, app.services.clock.now())
@@ -68,7 +68,9 @@ async function main() {
       '  First admin API key (shown once, only its hash is stored):',
       `    ${firstKey}`,
       `  Open ${base}/docs, click Authorize and paste it; then create keys for each role with POST /v1/admin/api-keys.`,
-      '  Lost it? Stop the service and run `npm run create-admin-key`.',
+      database.backend === 'pglite'
+        ? '  Lost it? Stop the service and run `npm run create-admin-key` (the embedded database allows one process).'
+        : '  Lost it? Run `npm run create-admin-key` with the same DATABASE_URL; the service can keep running.',
       '',
     ].join('\n'))
   }

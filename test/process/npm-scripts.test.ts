@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 
 /**
@@ -19,10 +20,11 @@ interface Run {
 }
 
 /** `npm <args>` in a process group of its own (the child's pid is npm's pid and the group's id) */
-function npm(args: string, env: NodeJS.ProcessEnv): Run {
+function npm(args: string, env: NodeJS.ProcessEnv, nodeOptions?: string): Run {
   // tap puts its coverage hooks into NODE_OPTIONS of spawned processes; env takes them out again,
   // and exec keeps one pid from sh to npm
-  const child = spawn('/bin/sh', ['-c', `exec env -u NODE_OPTIONS -u NODE_V8_COVERAGE npm ${args}`], {
+  const options = nodeOptions ? `NODE_OPTIONS='${nodeOptions}' ` : ''
+  const child = spawn('/bin/sh', ['-c', `exec env -u NODE_OPTIONS -u NODE_V8_COVERAGE ${options}npm ${args}`], {
     cwd: root, env: { ...env, npm_config_update_notifier: 'false', npm_config_fund: 'false' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
   })
   const out = { text: '' }
@@ -193,4 +195,55 @@ t.test('a second Ctrl-C seconds after the first stops at once, without waiting f
   t.ok(r.results.every((x) => x !== 201), 'the in-flight requests were cut')
   t.not((r.exit as { code: number | null }).code, 0, 'not a clean exit')
   t.notOk(r.orphans, 'no process of the group is left running')
+})
+
+/**
+ * A fresh database for a script: on Postgres (DATABASE_URL set) a new database, dropped afterwards;
+ * otherwise an empty PGlite data directory.
+ */
+async function freshDatabase(t: Test): Promise<NodeJS.ProcessEnv> {
+  const url = process.env.DATABASE_URL
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  if (!url) {
+    delete env.DATABASE_URL
+    return { ...env, DATA_DIR: tempDir(t) }
+  }
+  const name = `migrate_${process.pid}_${Date.now()}`
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: url })
+    await c.connect()
+    await c.query(`drop database if exists ${name}`)
+    await c.end()
+  })
+  const target = new URL(url)
+  target.pathname = `/${name}`
+  return { ...env, DATABASE_URL: target.toString() }
+}
+
+/** a module for --import that fails any import of the embedded database */
+function pgliteGuard(t: Test): string {
+  const file = path.join(tempDir(t), 'no-pglite.mjs')
+  const hook = `export async function resolve(specifier, context, next) { if (specifier.includes('pglite')) throw new Error('imported ' + specifier); return next(specifier, context) }`
+  writeFileSync(file, `import { register } from 'node:module'\nregister('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}))\n`)
+  return `--import=${file}`
+}
+
+t.test('npm run migrate on a fresh database names the migrations it applied; a second run has nothing to do', async (t) => {
+  const env = await freshDatabase(t)
+  const backend = env.DATABASE_URL ? 'postgres' : 'pglite'
+  // on Postgres the embedded database must not even be loaded
+  const guard = env.DATABASE_URL ? pgliteGuard(t) : undefined
+  const names = readdirSync(path.join(root, 'migrations')).filter((f) => f.endsWith('.ts')).map((f) => f.replace(/\.ts$/, '')).sort()
+  t.ok(names.length >= 4)
+  const first = npm('run migrate', env, guard)
+  t.same(await first.exited, { code: 0, signal: null }, first.out.text)
+  t.match(first.out.text, `${backend}: applied ${names.length} migrations:\n${names.map((n) => `  ${n}`).join('\n')}`)
+  const second = npm('run migrate', env, guard)
+  t.same(await second.exited, { code: 0, signal: null }, second.out.text)
+  t.match(second.out.text, `${backend}: nothing to apply, the database is up to date`)
+  t.notMatch(second.out.text, /applied/)
 })
