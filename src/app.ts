@@ -19,7 +19,7 @@ import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
 import metrics from './plugins/metrics.js'
 import { ProblemError } from './errors.js'
-import problems from './plugins/problems.js'
+import problems, { clientErrorHandler } from './plugins/problems.js'
 import validation from './plugins/validation.js'
 import systemRoutes from './system/routes.js'
 
@@ -75,6 +75,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, database } = opts
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger(config),
+    // framework errors before routing (a malformed URL, a path parameter over 100 characters: 414)
+    // and the HTTP parser's errors go through the one problem+json renderer (plugins/problems.ts)
+    frameworkErrors: (error, request, reply): void => void app.errorHandler(error, request, reply),
+    clientErrorHandler,
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
