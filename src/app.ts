@@ -15,6 +15,7 @@ import webhookRoutes from './webhooks/routes.js'
 import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
+import addressLimit from './plugins/address-limit.js'
 import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
 import metrics from './plugins/metrics.js'
@@ -82,6 +83,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    // behind a load balancer the client address (rate limits, logs) comes from X-Forwarded-For
+    trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : (config.TRUST_PROXY ?? false),
     ajv: { customOptions: { strict: false } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -104,14 +107,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } })
   await app.register(validation)
   await app.register(problems)
+  // before authentication: requests without a valid key, per client address (key guessing included)
+  await app.register(addressLimit)
   await app.register(auth)
-  // after authentication (onRequest), so the limit is per API key; per client address without one
+  // requests with a valid key, per key: a route hook, so it runs after authentication (an app hook)
+  // and before validation, so requests that fail validation count too
   await app.register(rateLimit, {
-    hook: 'preHandler',
+    hook: 'onRequest',
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
-    keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
-    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : 'no key'),
+    allowList: (req) => !req.principal,
     errorResponseBuilder: (_req, ctx) =>
       new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
   })
