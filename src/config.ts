@@ -36,6 +36,7 @@ const Env = Type.Object({
   WEBHOOK_RETRY_MAX_SECONDS: Type.Integer({ minimum: 1, default: 21_600, description: 'longest delay between attempts' }),
   WEBHOOK_DISABLE_AFTER_HOURS: Type.Integer({ minimum: 1, default: 72, description: 'a subscription failing this long is disabled' }),
   WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, default: 1000, description: 'dispatch loop pause when idle' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{16,}$', description: 'GET /metrics needs `Authorization: Bearer <this>` (16+ printable characters); unset = /metrics is off (404)' })),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'requests per minute per client address without a valid API key (public routes, unknown paths, 401s), checked before authentication, per replica' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key, per replica' }),
 })
@@ -62,7 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (errors.length > 0) {
     const lines = new Set(errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '')
-      const got = name === 'ADMIN_API_KEY' ? '[secret]' : JSON.stringify(raw[name])
+      const got = name === 'ADMIN_API_KEY' || name === 'METRICS_TOKEN' ? '[secret]' : JSON.stringify(raw[name])
       return `${name}: ${e.message} (got ${got})`
     }))
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)

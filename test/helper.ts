@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { insertKey } from '../src/access/keys.js'
-import { PERMISSIONS, PUBLIC, type Role } from '../src/access/policy.js'
+import { PERMISSIONS, type Role } from '../src/access/policy.js'
 import pg from 'pg'
 import { sql } from 'kysely'
 import tap, { type Test } from 'tap'
@@ -103,8 +103,12 @@ export function operationMatchers(app: FastifyInstance) {
   )
 }
 
+/** the METRICS_TOKEN of test apps: `authorization: Bearer <it>` on GET /metrics */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789'
+export const metricsHeaders = { authorization: `Bearer ${METRICS_TOKEN}` }
+
 export async function testApp(t: Test, opts: { now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', ...opts.env })
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', METRICS_TOKEN, ...opts.env })
   const clock = new TestClock(opts.now ?? '2026-11-26T02:00:00Z') // Thu 10:00 Asia/Shanghai
   const database = await testDatabase()
   const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })
@@ -128,7 +132,7 @@ export async function testApp(t: Test, opts: { now?: string; env?: Record<string
     const path = url.split('?')[0]!
     const op = operations.find((o) => o.method === method && o.pattern.test(path))
     const roles = op ? PERMISSIONS[op.operationId] : undefined
-    if (!roles || roles === PUBLIC) return 'anonymous'
+    if (!roles || typeof roles === 'string') return 'anonymous'
     const role = PREFERENCE.find((r) => roles.includes(r))!
     if (role !== 'department') return role
     const id = /^\/v1\/complaints\/([0-9a-f-]{36})/.exec(path)?.[1]

@@ -9,7 +9,7 @@ import { EVENT_TYPES } from '../../src/outbox/catalogue.js'
 import { appendEvents } from '../../src/outbox/outbox.js'
 import { dispatchOnce, publicOnlyLookup } from '../../src/webhooks/dispatcher.js'
 import { retryDelayMs } from '../../src/webhooks/policy.js'
-import { failInserts, testApp, webComplaint, type TestApp } from '../helper.js'
+import { failInserts, metricsHeaders, testApp, webComplaint, type TestApp } from '../helper.js'
 
 interface Received { id: string; body: string; headers: IncomingHttpHeaders; verified: boolean }
 
@@ -243,7 +243,7 @@ t.test('dead letters: a 4xx is not retried, retries end after the limit, a faili
   t.equal(page2.nextCursor, null)
   t.not(page2.items[0].id, page1.items[0].id, 'keyset pages do not overlap')
   t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?cursor=nonsense`)).status, 400)
-  const metrics = (await api.app.inject({ method: 'GET', url: '/metrics' })).body
+  const metrics = (await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })).body
   t.match(metrics, /webhook_deliveries\{status="succeeded"\} 2/, 'the two replayed and sent')
   t.match(metrics, /webhook_deliveries\{status="pending"\} 1/, 'the second complaint to the receiver that answered 410: held')
   t.match(metrics, /webhook_deliveries\{status="dead"\} 1/, 'the 410 one')
