@@ -1,11 +1,10 @@
-// npm run migrate: applies pending migrations to DATABASE_URL, or to the PGlite data directory
+// npm run migrate: applies pending migrations to DATABASE_URL, or to the PGlite data directory,
+// and names what it applied
 import { loadConfig } from '../src/config.js'
 import { openDatabase } from '../src/db/open.js'
-import { migrateToLatest } from '../src/db/migrate.js'
 
-const config = loadConfig()
-const handle = await openDatabase(config)
-// openDatabase already migrated; a second run proves nothing is left pending
-const left = await migrateToLatest(handle.db, handle.schema)
-console.log(`${handle.backend}: migrations up to date${left.length ? ` (applied ${left.join(', ')})` : ''}`)
+const handle = await openDatabase(loadConfig())
 await handle.close()
+console.log(handle.applied.length > 0
+  ? [`${handle.backend}: applied ${handle.applied.length} migration${handle.applied.length === 1 ? '' : 's'}:`, ...handle.applied.map((name) => `  ${name}`)].join('\n')
+  : `${handle.backend}: nothing to apply, the database is up to date`)

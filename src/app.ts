@@ -15,11 +15,12 @@ import webhookRoutes from './webhooks/routes.js'
 import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
+import addressLimit from './plugins/address-limit.js'
 import auth from './plugins/auth.js'
 import openapi from './plugins/openapi.js'
 import metrics from './plugins/metrics.js'
 import { ProblemError } from './errors.js'
-import problems from './plugins/problems.js'
+import problems, { clientErrorHandler } from './plugins/problems.js'
 import validation from './plugins/validation.js'
 import systemRoutes from './system/routes.js'
 
@@ -75,9 +76,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { config, database } = opts
   const app = Fastify({
     loggerInstance: opts.logger ?? createLogger(config),
+    // framework errors before routing (a malformed URL, a path parameter over 100 characters: 414)
+    // and the HTTP parser's errors go through the one problem+json renderer (plugins/problems.ts)
+    frameworkErrors: (error, request, reply): void => void app.errorHandler(error, request, reply),
+    clientErrorHandler,
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    // behind a load balancer the client address (rate limits, logs) comes from X-Forwarded-For
+    trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : (config.TRUST_PROXY ?? false),
     ajv: { customOptions: { strict: false } },
     return503OnClosing: true,
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -100,14 +107,17 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } })
   await app.register(validation)
   await app.register(problems)
+  // before authentication: requests without a valid key, per client address (key guessing included)
+  await app.register(addressLimit)
   await app.register(auth)
-  // after authentication (onRequest), so the limit is per API key; per client address without one
+  // requests with a valid key, per key: a route hook, so it runs after authentication (an app hook)
+  // and before validation, so requests that fail validation count too
   await app.register(rateLimit, {
-    hook: 'preHandler',
+    hook: 'onRequest',
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
-    keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`),
-    allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+    keyGenerator: (req) => (req.principal ? `key:${req.principal.keyId}` : 'no key'),
+    allowList: (req) => !req.principal,
     errorResponseBuilder: (_req, ctx) =>
       new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
   })

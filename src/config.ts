@@ -1,6 +1,9 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 
+/** an address or CIDR (IPv4 or IPv6), or a named range of proxy-addr */
+const PROXY = '([0-9A-Fa-f]*[.:][0-9A-Fa-f.:]*(/\\d{1,3})?|loopback|linklocal|uniquelocal)'
+
 /**
  * The service's configuration: environment variables checked once at boot.
  * A bad value stops the start with the variable's name (no NODE_ENV branching elsewhere).
@@ -8,6 +11,10 @@ import { Value } from 'typebox/value'
 const Env = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000, description: 'HTTP port' }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'interface to listen on' }),
+  TRUST_PROXY: Type.Optional(Type.String({
+    pattern: `^(true|false|${PROXY}(\\s*,\\s*${PROXY})*)$`,
+    description: 'proxies whose X-Forwarded-For gives the client address: true (any), or addresses, CIDRs, loopback, linklocal, uniquelocal separated by commas',
+  })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection string; unset = embedded PGlite' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'PGlite data directory when DATABASE_URL is unset' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
@@ -30,7 +37,9 @@ const Env = Type.Object({
   WEBHOOK_RETRY_MAX_SECONDS: Type.Integer({ minimum: 1, default: 21_600, description: 'longest delay between attempts' }),
   WEBHOOK_DISABLE_AFTER_HOURS: Type.Integer({ minimum: 1, default: 72, description: 'a subscription failing this long is disabled' }),
   WEBHOOK_POLL_MS: Type.Integer({ minimum: 10, default: 1000, description: 'dispatch loop pause when idle' }),
-  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key (per client address without one), per replica' }),
+  METRICS_TOKEN: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{16,}$', description: 'GET /metrics needs `Authorization: Bearer <this>` (16+ printable characters); unset = /metrics is off (404)' })),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'requests per minute per client address without a valid API key (public routes, unknown paths, 401s), checked before authentication, per replica' }),
+  RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key, per replica' }),
 })
 
 export type Config = Static<typeof Env>
@@ -38,7 +47,8 @@ export type Config = Static<typeof Env>
 export class ConfigError extends Error {}
 
 const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
-  'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS'])
+  'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
+  'RATE_LIMIT_ANONYMOUS_PER_MINUTE'])
 const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
@@ -54,7 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (errors.length > 0) {
     const lines = new Set(errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '')
-      const got = name === 'ADMIN_API_KEY' ? '[secret]' : JSON.stringify(raw[name])
+      const got = name === 'ADMIN_API_KEY' || name === 'METRICS_TOKEN' ? '[secret]' : JSON.stringify(raw[name])
       return `${name}: ${e.message} (got ${got})`
     }))
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)

@@ -5,6 +5,14 @@ import { openDatabase } from './db/open.js'
 import { ensureFirstAdminKey } from './access/keys.js'
 import { checkCalendarCoverage } from './jobs/calendar-coverage.js'
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const
+/**
+ * A Ctrl-C, or a stop sent to the whole process group (a terminal, systemd), reaches the server twice
+ * under `npm start`: once directly and once forwarded by npm to its child. The same signal again within
+ * this window is that copy, not a person insisting; a later one stops the process at once.
+ */
+const REPEATED_SIGNAL_MS = 2_000
+
 /** The process: config, database, listen, graceful shutdown. */
 async function main() {
   let config
@@ -21,18 +29,31 @@ async function main() {
   const logger = createLogger(config)
   const database = await openDatabase(config, (msg) => logger.warn(msg))
   const app = await buildApp({ config, database, logger })
-  app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined }, 'database ready and migrated')
+  app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined, applied: database.applied }, 'database ready and migrated')
   const firstKey = await ensureFirstAdminKey(database.db, new Date(), config.ADMIN_API_KEY)
   // the holiday-data warning goes to the log at start, not only with the daily job
   const coverage = await checkCalendarCoverage(app.services, app.services.clock.now())
   if (!coverage.warning) app.log.info({ coveredThrough: coverage.coveredThrough }, 'holiday data covers the coming months')
 
-  // SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database (onClose)
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  // SIGTERM/SIGINT: stop accepting, finish in-flight requests, close the database (onClose), exit 0;
+  // after SHUTDOWN_GRACE_MS exit 1 anyway. close-with-grace keeps the other signals and fatal errors.
+  const shutdown = closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS, skip: [...STOP_SIGNALS] }, async ({ err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info({ signal }, 'shutting down')
     await app.close()
   })
+  let first: { signal: NodeJS.Signals; at: number } | undefined
+  const onStopSignal = (signal: NodeJS.Signals) => {
+    const at = performance.now()
+    if (!first) {
+      first = { signal, at }
+      app.log.info({ signal }, 'shutting down')
+      void shutdown.close()
+    } else if (signal !== first.signal || at - first.at > REPEATED_SIGNAL_MS) {
+      app.log.error({ signal }, 'second signal: exiting without waiting for in-flight requests')
+      process.exit(1)
+    }
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal)
 
   await app.listen({ port: config.PORT, host: config.HOST })
   const base = config.PUBLIC_BASE_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${(app.server.address() as { port: number }).port}`
@@ -47,7 +68,9 @@ async function main() {
       '  First admin API key (shown once, only its hash is stored):',
       `    ${firstKey}`,
       `  Open ${base}/docs, click Authorize and paste it; then create keys for each role with POST /v1/admin/api-keys.`,
-      '  Lost it? Stop the service and run `npm run create-admin-key`.',
+      database.backend === 'pglite'
+        ? '  Lost it? Stop the service and run `npm run create-admin-key` (the embedded database allows one process).'
+        : '  Lost it? Run `npm run create-admin-key` with the same DATABASE_URL; the service can keep running.',
       '',
     ].join('\n'))
   }

@@ -9,12 +9,14 @@ export type Role = (typeof ROLES)[number]
 
 /** anyone, without a key */
 export const PUBLIC = 'public' as const
+/** no API key: the route checks a credential of its own (GET /metrics: METRICS_TOKEN, for Prometheus) */
+export const OWN_CREDENTIAL = 'own credential' as const
 
 const CS: Role[] = ['cs_agent', 'cs_manager']
 const READ_COMPLAINTS: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'auditor', 'integration']
 const EVERY_ROLE: Role[] = [...ROLES]
 
-export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
+export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeof OWN_CREDENTIAL> = {
   healthz: PUBLIC,
   readyz: PUBLIC,
   trackComplaint: PUBLIC,
@@ -62,7 +64,7 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC> = {
   importCalendarOverrides: ['admin'],
   listJobs: ['admin', 'auditor'],
   runJob: ['admin'],
-  metrics: PUBLIC,
+  metrics: OWN_CREDENTIAL,
 
   createWebhook: ['admin', 'integration'],
   listWebhooks: ['admin', 'integration'],

@@ -1,6 +1,5 @@
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
-import { PGliteDialect } from 'kysely-pglite-dialect'
-import { PGlite } from '@electric-sql/pglite'
+import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { Database } from './types.js'
 
@@ -56,7 +55,9 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
     return { db, backend: 'postgres', schema, close: () => db.destroy() }
   }
 
-  const pglite = options.pglite ?? (options.dataDir ? await PGlite.create(options.dataDir) : await PGlite.create())
+  // loaded only here: a Postgres deployment never loads the embedded database (its WebAssembly is large)
+  const [{ PGlite: Embedded }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')])
+  const pglite = options.pglite ?? (options.dataDir ? await Embedded.create(options.dataDir) : await Embedded.create())
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log })
   // Kysely's destroy() closes the PGlite instance through the dialect.
   return { db, backend: 'pglite', schema: 'public', close: () => db.destroy() }

@@ -4,6 +4,10 @@ import { fileURLToPath } from 'node:url'
 import { FileMigrationProvider, Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely'
 import type { Database } from './types.js'
 
+/**
+ * `migrations/` beside `src/`: the TypeScript sources when running from them (tests, tsx), the
+ * compiled `dist/migrations/*.js` when running the build (`dist/src/db/migrate.js`).
+ */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
 
 function migrator(db: Kysely<Database>, schema: string): Migrator {

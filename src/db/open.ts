@@ -4,8 +4,11 @@ import type { Config } from '../config.js'
 import { createDb, type DbHandle } from './create-db.js'
 import { migrateToLatest } from './migrate.js'
 
-/** Opens the configured database (Postgres or embedded PGlite) and applies pending migrations. */
-export async function openDatabase(config: Config, log: (msg: string) => void = () => {}): Promise<DbHandle> {
+/**
+ * Opens the configured database (Postgres or embedded PGlite) and applies pending migrations;
+ * `applied` names the migrations this call applied (none when the database was up to date).
+ */
+export async function openDatabase(config: Config, log: (msg: string) => void = () => {}): Promise<DbHandle & { applied: string[] }> {
   let dataDir: string | undefined
   if (!config.DATABASE_URL) {
     dataDir = path.resolve(config.DATA_DIR)
@@ -18,10 +21,9 @@ export async function openDatabase(config: Config, log: (msg: string) => void = 
     onSlowQuery: ({ sql, ms }) => log(`slow query (${ms} ms): ${sql}`),
   })
   try {
-    await migrateToLatest(handle.db, handle.schema)
+    return { ...handle, applied: await migrateToLatest(handle.db, handle.schema) }
   } catch (err) {
     await handle.close()
     throw err
   }
-  return handle
 }

@@ -24,7 +24,7 @@ export const EVENT_TYPES = {
   'complaint.management_flagged': 'a strong complaint failed again: flagged to management',
   'sla.due_soon': 'a clock passed the due-soon share (80%) of its limit',
   'sla.breached': 'a clock passed its deadline (once per complaint, clock and cycle)',
-  'webhook.subscription_disabled': 'a subscription kept failing and was disabled',
+  'webhook.subscription_disabled': 'a subscription kept failing, or its receiver answered 410 Gone, and was disabled',
 } as const
 
 export type EventType = keyof typeof EVENT_TYPES

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { authenticate, type Principal } from '../access/keys.js'
-import { PERMISSIONS, PUBLIC, type Role } from '../access/policy.js'
+import { OWN_CREDENTIAL, PERMISSIONS, PUBLIC, type Role } from '../access/policy.js'
 import type { Actor } from '../db/types.js'
 import { ProblemError } from '../errors.js'
 import type { AuditContext } from '../audit/audit.js'
@@ -11,7 +11,7 @@ declare module 'fastify' {
     principal: Principal | null
   }
   interface FastifyContextConfig {
-    roles?: readonly Role[] | typeof PUBLIC
+    roles?: readonly Role[] | typeof PUBLIC | typeof OWN_CREDENTIAL
   }
 }
 
@@ -38,7 +38,7 @@ export default fp(async function auth(app: FastifyInstance) {
     route.config = { ...route.config, roles }
     if (roles === PUBLIC) {
       schema.security = []
-    } else if (!schema.description?.includes('**Roles:**')) {
+    } else if (roles !== OWN_CREDENTIAL && !schema.description?.includes('**Roles:**')) {
       // once: Fastify's automatic HEAD route shares the GET route's schema object
       schema.description = `${schema.description ? `${schema.description}\n\n` : ''}**Roles:** ${roles.join(', ')}`
     }
@@ -46,7 +46,7 @@ export default fp(async function auth(app: FastifyInstance) {
 
   app.addHook('onRequest', async (request, reply) => {
     const roles = request.routeOptions.config.roles
-    if (roles === undefined || roles === PUBLIC) return
+    if (roles === undefined || roles === PUBLIC || roles === OWN_CREDENTIAL) return
     const header = request.headers.authorization
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (!match) {

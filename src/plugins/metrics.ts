@@ -1,14 +1,22 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
 import { sql } from 'kysely'
 import { Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import { calendarCoverage, toLocal } from '../domain/calendar.js'
+import { ProblemError } from '../errors.js'
+import { problems } from '../http/common-schemas.js'
 import { CLOCK_KEYS, CLOCK_SQL, runningClock } from '../sla/clock-sql.js'
+
+const digest = (text: string) => createHash('sha256').update(text).digest()
 
 /**
  * Prometheus metrics at /metrics. Request latency is per replica; the business gauges are read from
  * the database at scrape time, so every replica reports the same cluster-wide values.
+ * Guarded by its own bearer token, METRICS_TOKEN (Prometheus sends it with `authorization:
+ * credentials_file`), not by an API key: a scraper needs no role, and the counts of overdue
+ * complaints are not for the public. Without METRICS_TOKEN the endpoint is off.
  */
 export default fp(async function metrics(app: FastifyInstance) {
   const registry = new Registry()
@@ -64,7 +72,20 @@ export default fp(async function metrics(app: FastifyInstance) {
     },
   })
 
+  const token = s.config.METRICS_TOKEN === undefined ? undefined : digest(s.config.METRICS_TOKEN)
   app.get('/metrics', {
-    schema: { operationId: 'metrics', tags: ['system'], summary: 'Prometheus metrics', response: { 200: Type.String() } },
+    schema: {
+      operationId: 'metrics', tags: ['system'], summary: 'Prometheus metrics',
+      description: 'Needs `Authorization: Bearer <METRICS_TOKEN>` (not an API key). 404 when the service runs without METRICS_TOKEN.',
+      security: [{ metricsToken: [] }],
+      response: { 200: Type.String({ description: 'Prometheus text format' }), ...problems(401, 404) },
+    },
+    onRequest: async (request, reply) => {
+      if (!token) throw new ProblemError({ status: 404, code: 'not-found', title: 'Not Found', detail: 'metrics are off: start the service with METRICS_TOKEN set' })
+      const sent = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1]
+      if (sent && timingSafeEqual(digest(sent), token)) return
+      reply.header('www-authenticate', 'Bearer realm="metrics"')
+      throw new ProblemError({ status: 401, code: 'unauthorized', title: 'Unauthorized', detail: 'send METRICS_TOKEN as `Authorization: Bearer <token>`' })
+    },
   }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()))
 }, { name: 'metrics' })

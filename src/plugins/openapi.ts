@@ -55,6 +55,7 @@ export default fp(async function openapi(app: FastifyInstance) {
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (`cpk_…`) as `Authorization: Bearer <key>`. Each operation lists the roles allowed.' },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'The METRICS_TOKEN the service was started with, for GET /metrics only (Prometheus: `authorization: { credentials_file: … }`).' },
         },
       },
       security: [{ apiKey: [] }],
@@ -65,7 +66,7 @@ export default fp(async function openapi(app: FastifyInstance) {
         { name: 'access', description: 'API keys and the audit log' },
         { name: 'webhooks', description: 'Subscriptions, the delivery log and replays; the events are listed under `webhooks`' },
         { name: 'sla', description: 'SLA policy versions and the business calendar (工作时间, 法定节假日, 调休)' },
-        { name: 'system', description: 'Health and readiness' },
+        { name: 'system', description: 'Health, readiness and metrics' },
       ],
     },
   })

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { ProblemError, type ProblemFieldError } from '../errors.js'
@@ -17,7 +19,11 @@ export function fieldErrors(context: string, errors: AjvError[]): ProblemFieldEr
 /** invalid_text_representation, character_not_in_repertoire, untranslatable_character */
 const INVALID_INPUT_SQLSTATES = new Set(['22P02', '22021', '22P05'])
 
-/** The one place errors become RFC 9457 problem+json. */
+/**
+ * The one place errors become RFC 9457 problem+json. Fastify's errors before routing (a malformed
+ * URL, a path parameter over maxParamLength) come here too, through `frameworkErrors` in app.ts;
+ * errors of the HTTP parser, before there is a request, through clientErrorHandler below.
+ */
 export default fp(async function problems(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError | ProblemError, request, reply) => {
     let problem: ProblemError
@@ -35,7 +41,7 @@ export default fp(async function problems(app: FastifyInstance) {
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       problem = new ProblemError({
         status: error.statusCode, code: (error.code ?? 'client-error').toLowerCase().replace(/_/g, '-'),
-        title: error.name === 'Error' ? 'Client Error' : error.name, detail: error.message,
+        title: STATUS_CODES[error.statusCode] ?? 'Client Error', detail: error.message,
       })
     } else {
       request.log.error({ err: error }, 'unhandled error')
@@ -48,8 +54,36 @@ export default fp(async function problems(app: FastifyInstance) {
     return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url))
   })
 
-  app.setNotFoundHandler((request, reply) => {
-    const problem = new ProblemError({ status: 404, code: 'not-found', title: 'Not Found', detail: `no route ${request.method} ${request.url.split('?')[0]}` })
-    return reply.code(404).type('application/problem+json').send(problem.toJSON(request.url))
+  // a path with routes, but not for this method, is 405 with Allow: the methods are collected as routes are added
+  const routes: Array<{ methods: string[]; pattern: RegExp }> = []
+  app.addHook('onRoute', (route) => {
+    const source = route.url.split(/(:[^/]+|\*)/).map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))).join('')
+    routes.push({ methods: [route.method].flat(), pattern: new RegExp(`^${source}$`) })
+  })
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0]!
+    const allowed = [...new Set(routes.filter((r) => r.pattern.test(path)).flatMap((r) => r.methods))]
+    if (allowed.length === 0) throw new ProblemError({ status: 404, code: 'not-found', title: 'Not Found', detail: `no route ${request.method} ${path}` })
+    reply.header('allow', allowed.join(', '))
+    throw new ProblemError({ status: 405, code: 'method-not-allowed', title: 'Method Not Allowed', detail: `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}` })
   })
 }, { name: 'problems' })
+
+/**
+ * Errors Node's HTTP parser finds before there is a request (request line and headers over
+ * maxHeaderSize, malformed HTTP, a request timeout), written to the socket as problem+json instead
+ * of Fastify's own JSON.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket) {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, detail] = err.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'headers-too-large', 'the request line and headers exceed the server limit (16 KB): shorten the URL or the headers']
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request-timeout', 'the request did not arrive in time']
+      : [400, 'malformed-request', 'the request is not valid HTTP/1.1']
+  const body = JSON.stringify(new ProblemError({ status, code, title: STATUS_CODES[status]!, detail }).toJSON())
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  }
+  socket.destroy(err)
+}

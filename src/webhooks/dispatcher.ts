@@ -160,9 +160,11 @@ async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery,
     }
     const failing = await trx.updateTable('webhook_subscriptions').set({ failing_since: sql`coalesce(failing_since, ${now})` })
       .where('id', '=', sub.id).returning(['failing_since', 'status']).executeTakeFirstOrThrow()
+    // 410 Gone: the receiver asks for no more deliveries (Standard Webhooks) — disabled at once
+    const gone = o.statusCode === 410
     const limit = s.config.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000
-    if (failing.status === 'active' && failing.failing_since && now.getTime() - failing.failing_since.getTime() >= limit) {
-      const reason = `deliveries failed for ${s.config.WEBHOOK_DISABLE_AFTER_HOURS} hours (last: ${o.error})`
+    if (failing.status === 'active' && (gone || (failing.failing_since && now.getTime() - failing.failing_since.getTime() >= limit))) {
+      const reason = gone ? 'the receiver answered 410 Gone' : `deliveries failed for ${s.config.WEBHOOK_DISABLE_AFTER_HOURS} hours (last: ${o.error})`
       await trx.updateTable('webhook_subscriptions').set({ status: 'disabled', disabled_reason: reason, updated_at: now }).where('id', '=', sub.id).execute()
       // the event goes to every subscriber of webhook.*: it names the subscription and host, not the URL (which may carry a token)
       await appendEvents(trx, [{ type: 'webhook.subscription_disabled', complaintId: null, occurredAt: now, data: { subscription: { id: sub.id, host: new URL(sub.url).host }, reason } }])

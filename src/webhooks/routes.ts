@@ -85,7 +85,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   app.patch('/v1/webhooks/:id', {
     schema: {
       operationId: 'updateWebhook', tags, summary: 'Change the URL or events, pause or resume',
-      description: 'While `paused`, deliveries queue up and go out on resume. A `disabled` subscription (failing too long) is re-enabled with `status: active`.',
+      description: 'While `paused`, deliveries queue up and go out on resume. A `disabled` subscription (failing too long, or its receiver answered 410 Gone) is re-enabled with `status: active`.',
       params: IdParams,
       body: Type.Object({ url: Type.Optional(Type.String({ maxLength: 2000 })), eventTypes: Type.Optional(Type.Array(Pattern, { minItems: 1, maxItems: 50, uniqueItems: true })), description: Type.Optional(Text(500)), status: Type.Optional(Type.Enum(['active', 'paused'])) }, strict),
       response: { 200: SubscriptionSchema, ...problems(400, 404, 422) },

@@ -2,7 +2,7 @@ import type { KyselyPlugin } from 'kysely'
 import t from 'tap'
 import { createRunCoordinator } from '../../src/jobs/coordinator.js'
 import { recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
-import { testApp, webComplaint, type TestApp } from '../helper.js'
+import { metricsHeaders, testApp, webComplaint, type TestApp } from '../helper.js'
 import { DEFAULT_SLA_POLICY } from '../../src/domain/sla.js'
 
 /** a complaint assessed to the service station at the test clock's current time */
@@ -232,7 +232,7 @@ t.test('the calendar endpoint: coverage warning until next year’s overrides ar
   t.same(cal.workingHours, [{ from: '09:00', to: '12:00' }, { from: '13:30', to: '18:00' }])
   t.equal(cal.coverage.coveredThrough, 2026)
   t.match(cal.coverage.warning, /2026-12-31/)
-  const metrics = await api.app.inject({ method: 'GET', url: '/metrics' })
+  const metrics = await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })
   t.match(metrics.body, /calendar_coverage_days_left 35/)
 
   const posted = await api.call('PUT', '/v1/admin/calendar/overrides/2027-01-01', { working: false, note: '2027 元旦' })
@@ -253,7 +253,7 @@ t.test('metrics: breaches, overdue clocks and outbox lag', async (t) => {
   await assessedComplaint(api, 'strong')
   api.clock.set('2026-11-26T03:00:00Z')
   await recordBreaches(api.app.services, api.clock.now())
-  const body = (await api.app.inject({ method: 'GET', url: '/metrics' })).body
+  const body = (await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })).body
   t.match(body, /complaint_sla_breaches_recorded\{clock="handover"\} 1/)
   t.match(body, /complaint_clocks_overdue\{clock="handover"\} 1/)
   t.match(body, /outbox_lag_seconds 3600/)

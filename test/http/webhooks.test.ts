@@ -9,7 +9,7 @@ import { EVENT_TYPES } from '../../src/outbox/catalogue.js'
 import { appendEvents } from '../../src/outbox/outbox.js'
 import { dispatchOnce, publicOnlyLookup } from '../../src/webhooks/dispatcher.js'
 import { retryDelayMs } from '../../src/webhooks/policy.js'
-import { failInserts, testApp, webComplaint, type TestApp } from '../helper.js'
+import { failInserts, metricsHeaders, testApp, webComplaint, type TestApp } from '../helper.js'
 
 interface Received { id: string; body: string; headers: IncomingHttpHeaders; verified: boolean }
 
@@ -229,8 +229,8 @@ t.test('dead letters: a 4xx is not retried, retries end after the limit, a faili
   const disabled = (await api.call('GET', `/v1/webhooks/${subDown.id}`)).json
   t.equal(disabled.status, 'disabled')
   t.match(disabled.disabledReason, /failed for 1 hours/)
-  const event = await api.db.selectFrom('outbox_events').select('payload').where('type', '=', 'webhook.subscription_disabled').executeTakeFirst()
-  t.equal((event?.payload as any).data.subscription.id, subDown.id, 'and says so with an event')
+  const events = await api.db.selectFrom('outbox_events').select('payload').where('type', '=', 'webhook.subscription_disabled').execute()
+  t.ok(events.some((e) => (e.payload as any).data.subscription.id === subDown.id), 'and says so with an event')
 
   down.state.answers.length = 0
   await api.call('PATCH', `/v1/webhooks/${subDown.id}`, { status: 'active' })
@@ -243,10 +243,37 @@ t.test('dead letters: a 4xx is not retried, retries end after the limit, a faili
   t.equal(page2.nextCursor, null)
   t.not(page2.items[0].id, page1.items[0].id, 'keyset pages do not overlap')
   t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?cursor=nonsense`)).status, 400)
-  const metrics = (await api.app.inject({ method: 'GET', url: '/metrics' })).body
-  t.match(metrics, /webhook_deliveries\{status="succeeded"\} 3/, "two replayed and sent, and the second complaint to the first receiver")
+  const metrics = (await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })).body
+  t.match(metrics, /webhook_deliveries\{status="succeeded"\} 2/, 'the two replayed and sent')
+  t.match(metrics, /webhook_deliveries\{status="pending"\} 1/, 'the second complaint to the receiver that answered 410: held')
   t.match(metrics, /webhook_deliveries\{status="dead"\} 1/, 'the 410 one')
   t.match(metrics, /outbox_lag_seconds 0/, 'every event fanned out')
+})
+
+t.test('a receiver answering 410 Gone: the delivery is dead-lettered and the subscription disabled at once, with an event', async (t) => {
+  const api = await testApp(t) // WEBHOOK_DISABLE_AFTER_HOURS 72: time plays no part
+  const gone = await receiver(t, [410])
+  const sub = await subscribe(api, gone.url, ['complaint.received'])
+  gone.state.secret = sub.secret
+  const watcher = await receiver(t)
+  const ops = await subscribe(api, watcher.url, ['webhook.*'])
+  watcher.state.secret = ops.secret
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  const log = (await api.call('GET', `/v1/webhooks/${sub.id}/deliveries`)).json.items
+  t.same(log.map((d: { status: string; lastStatusCode: number }) => [d.status, d.lastStatusCode]), [['dead', 410]], 'dead-lettered after one attempt')
+  const disabled = (await api.call('GET', `/v1/webhooks/${sub.id}`)).json
+  t.equal(disabled.status, 'disabled')
+  t.equal(disabled.disabledReason, 'the receiver answered 410 Gone')
+  const events = watcher.state.received.map((r) => JSON.parse(r.body))
+  t.same(events.map((e) => [e.type, e.data.subscription.id, e.data.reason]), [['webhook.subscription_disabled', sub.id, 'the receiver answered 410 Gone']],
+    'webhook.subscription_disabled went out through the outbox')
+  t.same(events[0].data.subscription.host, new URL(gone.url).host, 'naming the host, not the URL')
+
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  t.equal(gone.state.received.length, 1, 'nothing more is sent to it')
+  t.equal(watcher.state.received.length, 1, 'and it is disabled once')
 })
 
 t.test('the event catalogue lists every event type the code emits', async (t) => {
