@@ -17,6 +17,7 @@ import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
 import addressLimit from './plugins/address-limit.js'
 import auth from './plugins/auth.js'
+import responses from './plugins/responses.js'
 import openapi from './plugins/openapi.js'
 import metrics from './plugins/metrics.js'
 import { ProblemError } from './errors.js'
@@ -110,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // before authentication: requests without a valid key, per client address (key guessing included)
   await app.register(addressLimit)
   await app.register(auth)
+  await app.register(responses)
   // requests with a valid key, per key: a route hook, so it runs after authentication (an app hook)
   // and before validation, so requests that fail validation count too
   await app.register(rateLimit, {

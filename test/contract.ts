@@ -15,8 +15,8 @@ export interface ObservedResponse {
   body: string
 }
 
-type Operation = { operationId: string; responses: Record<string, { content?: Record<string, { schema: unknown }>; headers?: Record<string, { required?: boolean }> }> }
-type Doc = { paths: Record<string, Record<string, Operation>> }
+type Operation = { operationId: string; responses: Record<string, unknown> }
+type Doc = { paths: Record<string, Record<string, Operation>>; components?: Record<string, unknown> }
 
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/')
 
@@ -29,6 +29,12 @@ export function createContractChecker(doc: Doc = JSON.parse(readFileSync(new URL
     return { template, item, segments, literals: segments.filter((s) => !s.startsWith('{')).length }
   })
   const validators = new Map<string, ReturnType<typeof ajv.compile>>()
+  /** follows a local `$ref` (`#/components/responses/NotFound`) to what it names */
+  const resolve = (node: unknown): unknown => {
+    const ref = (node as { $ref?: string } | null)?.$ref
+    if (!ref?.startsWith('#/')) return node
+    return ref.slice(2).split('/').reduce<any>((at, part) => at?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], doc)
+  }
 
   function find(method: string, path: string) {
     const parts = path.split('/')
@@ -49,10 +55,12 @@ export function createContractChecker(doc: Doc = JSON.parse(readFileSync(new URL
     const code = String(res.status)
     const key = op.responses[code] ? code : op.responses[`${code[0]}XX`] ? `${code[0]}XX` : op.responses.default ? 'default' : undefined
     if (!key) return [`${name}: status ${res.status} is not documented for ${res.method} ${template} (documented: ${Object.keys(op.responses).join(', ')})`]
-    const documented = op.responses[key]!
+    // shared responses and headers are references into components
+    const documented = resolve(op.responses[key]!) as { content?: Record<string, { schema: unknown }>; headers?: Record<string, { required?: boolean; $ref?: string }> }
+    const pointerKey = documented === op.responses[key] ? key : undefined
     const problems: string[] = []
     for (const [header, spec] of Object.entries(documented.headers ?? {})) {
-      if (spec.required && res.headers[header.toLowerCase()] === undefined) problems.push(`${name}: required header ${header} missing`)
+      if ((resolve(spec) as { required?: boolean }).required && res.headers[header.toLowerCase()] === undefined) problems.push(`${name}: required header ${header} missing`)
     }
     if (!documented.content) {
       if (res.body.length > 0) problems.push(`${name}: a body was sent where none is documented`)
@@ -62,7 +70,10 @@ export function createContractChecker(doc: Doc = JSON.parse(readFileSync(new URL
     const media = documented.content[mediaType]
     if (!media) return [...problems, `${name}: media type ${mediaType || '(none)'} is not documented (documented: ${Object.keys(documented.content).join(', ')})`]
     if (!mediaType.endsWith('json')) return problems
-    const ref = `openapi.json#/${pointer('paths', template, res.method.toLowerCase(), 'responses', key, 'content', mediaType, 'schema')}`
+    const sharedName = (op.responses[key] as { $ref?: string }).$ref?.split('/').pop()
+    const ref = pointerKey
+      ? `openapi.json#/${pointer('paths', template, res.method.toLowerCase(), 'responses', key, 'content', mediaType, 'schema')}`
+      : `openapi.json#/${pointer('components', 'responses', sharedName!, 'content', mediaType, 'schema')}`
     let validate = validators.get(ref)
     if (!validate) validators.set(ref, (validate = ajv.compile({ $ref: ref })))
     let body: unknown
@@ -73,5 +84,22 @@ export function createContractChecker(doc: Doc = JSON.parse(readFileSync(new URL
     }
     if (!validate(body)) problems.push(...(validate.errors ?? []).map((e) => `${name}: body${e.instancePath} ${e.message} (${JSON.stringify(e.params)})`))
     return problems
+  }
+}
+
+/** Checks an event payload against its entry under `webhooks` in the committed document. */
+export function createEventChecker(doc: Doc & { webhooks?: Record<string, unknown> } = JSON.parse(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8'))) {
+  const ajv = new Ajv2020.default({ strict: false, allErrors: true })
+  addFormats.default(ajv)
+  ajv.addSchema(doc, 'openapi.json')
+  const validators = new Map<string, ReturnType<typeof ajv.compile>>()
+  return function violations(payload: { type: string }): string[] {
+    if (!doc.webhooks?.[payload.type]) return [`event ${payload.type}: not in the document's webhooks`]
+    let validate = validators.get(payload.type)
+    if (!validate) {
+      validate = ajv.compile({ $ref: `openapi.json#/${pointer('webhooks', payload.type, 'post', 'requestBody', 'content', 'application/json', 'schema')}` })
+      validators.set(payload.type, validate)
+    }
+    return validate(payload) ? [] : (validate.errors ?? []).map((e) => `event ${payload.type}: ${e.instancePath} ${e.message} (${JSON.stringify(e.params)})`)
   }
 }

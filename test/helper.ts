@@ -101,7 +101,7 @@ export function defaultNow(): string {
   return new Date(Date.parse('2026-11-26T02:00:00Z') + Math.floor(Math.random() * 3_600_000)).toISOString()
 }
 
-const checkContract = createContractChecker()
+const documentContract = createContractChecker()
 
 const PREFERENCE: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'admin', 'auditor', 'integration', 'finance']
 
@@ -124,7 +124,10 @@ export const metricsHeaders = { authorization: `Bearer ${METRICS_TOKEN}` }
 
 export async function testApp(t: Test, opts: {
   /** the clock's start; default defaultNow() */
-  now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger } = {}): Promise<TestApp> {
+  now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger
+  /** the contract responses are checked against; default: the committed openapi/openapi.json */
+  contract?: ReturnType<typeof createContractChecker>
+} = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', METRICS_TOKEN, ...opts.env })
   const now = opts.now ?? defaultNow()
   if (!opts.now) t.comment(`now = ${now} (TEST_NOW=${now} reproduces this run)`)
@@ -160,6 +163,7 @@ export async function testApp(t: Test, opts: {
   }
 
   const violations: string[] = []
+  const checkContract = opts.contract ?? documentContract
   return {
     app,
     clock,
@@ -172,7 +176,10 @@ export async function testApp(t: Test, opts: {
       const who = as ?? (await defaultActor(method, url))
       const auth: Record<string, string> = who === 'anonymous' ? {} : { authorization: `Bearer ${await keyFor(who)}` }
       const res = await app.inject({ method, url, payload: body as object | undefined, headers: { ...auth, ...headers } })
-      violations.push(...checkContract({ method, url, status: res.statusCode, headers: res.headers, body: res.body }))
+      // every response is checked against the committed document: a violation fails the test at once
+      const found = checkContract({ method, url, status: res.statusCode, headers: res.headers, body: res.body })
+      for (const v of found) t.fail(`response breaks the OpenAPI document: ${v}`)
+      violations.push(...found)
       let json: unknown = null
       if (res.body) {
         try {

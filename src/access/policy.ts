@@ -39,7 +39,8 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   recordClosureCallback: CS,
   closeComplaint: ['management'],
   requestDeferral: ['department'],
-  reviewDeferral: ['cs_manager'],
+  // seed 002 §7.4.2: 客服中心专员审核 — the CS centre's staff review deferral requests
+  reviewDeferral: CS,
   withdrawComplaint: [...CS, 'integration'],
   reopenComplaint: CS,
   linkExternalIds: [...CS, 'integration'],

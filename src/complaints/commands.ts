@@ -10,7 +10,7 @@ import { isExternalChannel, type Channel, type Level } from '../domain/vocabular
 import { notFound, preconditionFailed, unprocessable } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
 import { appendEvents } from '../outbox/outbox.js'
-import { complaintEventData } from './events.js'
+import { complaintEventData, eventView } from './events.js'
 import { apiValue, camel, complaintRecord } from './representation.js'
 import { writeAudit, type AuditContext } from '../audit/audit.js'
 import { recordStoppedLate } from '../sla/breaches.js'
@@ -59,14 +59,19 @@ export function clockFacts(c: Complaint): ClockFacts {
   }
 }
 
-/** deadlines and due-soon thresholds of the four clocks, as columns (SPEC §3.1) */
+/**
+ * Deadlines and due-soon thresholds of the four clocks, as columns (SPEC §3.1). A clock that stopped
+ * before the current cycle began (signed, replied or called back before an upgrade restarted the
+ * clocks) keeps the deadline it was measured against, so it still reads met or breached.
+ */
 export function deadlineColumns(c: Complaint, policy: SlaPolicy, calendar: BusinessCalendar): ComplaintChanges {
   const d = computeDeadlines(clockFacts(c), policy, calendar)
+  const earlier = (stoppedAt: Date | null) => stoppedAt !== null && stoppedAt <= c.clock_started_at
   return {
-    handover_due_at: d.handover?.dueAt ?? null, handover_warn_at: d.handover?.warnAt ?? null,
-    first_reply_due_at: d.firstReply?.dueAt ?? null, first_reply_warn_at: d.firstReply?.warnAt ?? null,
+    ...(earlier(c.signed_at) ? {} : { handover_due_at: d.handover?.dueAt ?? null, handover_warn_at: d.handover?.warnAt ?? null }),
+    ...(earlier(c.first_replied_at) ? {} : { first_reply_due_at: d.firstReply?.dueAt ?? null, first_reply_warn_at: d.firstReply?.warnAt ?? null }),
     closure_due_at: d.closure?.dueAt ?? null, closure_warn_at: d.closure?.warnAt ?? null,
-    callback_due_at: d.callback?.dueAt ?? null, callback_warn_at: d.callback?.warnAt ?? null,
+    ...(earlier(c.callback_at) ? {} : { callback_due_at: d.callback?.dueAt ?? null, callback_warn_at: d.callback?.warnAt ?? null }),
   }
 }
 
@@ -130,7 +135,8 @@ export async function runAction<A extends Action, R = undefined>(
     })
 
     const actor = ctx.audit.actor
-    await recordStoppedLate(trx, current, updated, now)
+    const view = await eventView(s, now, trx)
+    await recordStoppedLate(trx, current, updated, view)
     await repo.appendTimeline(trx, {
       complaintId: id, at: now, actor, action, fromStatus: current.status, toStatus: updated.status, before, after, data: decision.facts,
     })
@@ -149,12 +155,12 @@ export async function runAction<A extends Action, R = undefined>(
         })
         .execute()
     }
-    await appendEvents(trx, decision.events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(updated, { action, ...decision.facts }) })))
+    await appendEvents(trx, decision.events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(updated, { action, ...decision.facts }, view) })))
     return done(updated)
   })
 }
 
-// ---- receive (8.2): the first step, which creates the complaint ----
+// ---- receive (7.2): the first step, which creates the complaint ----
 
 /**
  * When the complaint reached the organisation: now, or an earlier `receivedAt` for a letter, a call
@@ -231,7 +237,8 @@ export async function receiveComplaint(
     data: { channel: body.channel, externalBody, receivedAt: receivedAt.toISOString(), enteredAt: now.toISOString() },
   })
   await writeAudit(trx, audit, { entityType: 'complaint', entityId: id, before: null, after: complaintRecord(complaint) }, now)
+  const view = await eventView(s, now, trx)
   const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
-  await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }) })))
+  await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }, view) })))
   return { complaint, trackingToken }
 }

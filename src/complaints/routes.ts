@@ -3,7 +3,7 @@ import { Type, type TSchema } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import type { Action } from '../domain/lifecycle.js'
 import { notFound } from '../errors.js'
-import { IdParams, IfMatchHeaders, problems } from '../http/common-schemas.js'
+import { IdParams, IfMatchHeaders, json, problems } from '../http/common-schemas.js'
 import { auditContext, departmentScope } from '../plugins/auth.js'
 import { seesPii } from '../access/pii.js'
 import type { Complaint, Database } from '../db/types.js'
@@ -28,21 +28,21 @@ interface LifecycleRoute {
 /** Every lifecycle step: one row here, one schema, one domain decision — and the same handler. */
 export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
   { action: 'acknowledge', path: 'acknowledge', operationId: 'acknowledgeComplaint', body: S.AcknowledgeBody,
-    summary: 'Acknowledge receipt (ISO 10002 8.4)', description: 'Records how and when the complainant was told the complaint was received. A second call changes nothing.' },
+    summary: 'Acknowledge receipt (ISO 10002 7.4)', description: 'Records how and when the complainant was told the complaint was received. A second call changes nothing.' },
   { action: 'assess', path: 'assess', operationId: 'assessComplaint', body: S.AssessBody,
-    summary: 'Assess: category, level, nature, department (8.5)', description: 'Sets category, level (一般/中级/强烈/非理性), nature, handling department and receiver (default: the department’s default receiver) and the major flag. Irrational complaints need a follow-up mode. External complaints (media, consumer association, government) are always major and notify PR. Re-assessment is allowed and recorded; a level change recomputes the deadlines; a department change after handover (before signing) requires a new handover.' },
+    summary: 'Assess: category, level, nature, department (7.5)', description: 'Sets category, level (一般/中级/强烈/非理性), nature, handling department and receiver (default: the department’s default receiver) and the major flag. Irrational complaints need a follow-up mode. External complaints (media, consumer association, government) are always major and notify PR. Re-assessment is allowed and recorded; a level change recomputes the deadlines; a department change after handover (before signing) requires a new handover.' },
   { action: 'handover', path: 'handover', operationId: 'handOverComplaint', body: S.HandoverBody,
     summary: 'Hand over to the department (移交)', description: 'Issues the 《客户抱怨处理书》 to the assessed department. The handover clock runs from receipt until the receiver signs.' },
   { action: 'sign', path: 'sign', operationId: 'signComplaint', body: S.SignBody,
     summary: 'Receiver signs for the complaint (签收)', description: 'Stops the handover clock and starts the first-reply clock.' },
   { action: 'add_note', path: 'notes', operationId: 'addComplaintNote', body: S.NoteBody,
-    summary: 'Add an investigation note (8.6)', description: 'Structured listening (facts, emotions, expectations), rework/repair callbacks (`rework_callback`) and internal notes. Internal: never shown on public tracking.' },
+    summary: 'Add an investigation note (7.6)', description: 'Structured listening (facts, emotions, expectations), rework/repair callbacks (`rework_callback`) and internal notes. Internal: never shown on public tracking.' },
   { action: 'record_investigation', path: 'investigation', operationId: 'recordInvestigation', body: S.InvestigationBody,
-    summary: 'Record root cause and CAPA (8.6)', description: 'Root cause (required before a closure request) and corrective/preventive actions. A CAPA whose measures are all vague (加强培训, 加强检查, "strengthen training", "pay more attention") is rejected with 422.' },
+    summary: 'Record root cause and CAPA (7.6)', description: 'Root cause (required before a closure request) and corrective/preventive actions. A CAPA whose measures are all vague (加强培训, 加强检查, "strengthen training", "pay more attention") is rejected with 422.' },
   { action: 'reply', path: 'replies', operationId: 'replyToComplaint', body: S.ReplyBody,
-    summary: 'Reply / communicate the decision (8.7–8.8)', description: 'The first reply stops the first-reply clock and moves the complaint to `responded`; later replies are kept. Records options offered, the chosen option and compensation in fen.' },
+    summary: 'Reply / communicate the decision (7.7–7.8)', description: 'The first reply stops the first-reply clock and moves the complaint to `responded`; later replies are kept. Records options offered, the chosen option and compensation in fen.' },
   { action: 'request_closure', path: 'closure-request', operationId: 'requestClosure', body: S.ClosureRequestBody,
-    summary: 'Request closure (关闭申请, 8.9)', description: 'Needs a result summary and a root cause; starts the 12-hour callback clock.' },
+    summary: 'Request closure (关闭申请, 7.9)', description: 'Needs a result summary and a root cause; starts the 12-hour callback clock.' },
   { action: 'record_callback', path: 'closure-callback', operationId: 'recordClosureCallback', body: S.CallbackBody,
     summary: 'Record the closure callback (回访确认)', description: 'Satisfied: `closure_confirmed`, waiting for approval. Not satisfied: the closure is rejected, the complaint goes back to `in_progress`, its level is upgraded (general → moderate → strong) and its clocks restart. Also records satisfaction 1–5 and the comment.' },
   { action: 'close', path: 'close', operationId: 'closeComplaint', body: S.CloseBody,
@@ -83,11 +83,11 @@ export default async function complaintRoutes(app: FastifyInstance) {
 
   app.post('/v1/complaints', {
     schema: {
-      operationId: 'receiveComplaint', tags, summary: 'Receive a complaint (ISO 10002 8.2)',
+      operationId: 'receiveComplaint', tags, summary: 'Receive a complaint (ISO 10002 7.2)',
       description: 'Records a complaint from any channel and returns it with a readable reference (CP-YYYY-NNNNNN) and a tracking token for the complainant. With `Idempotency-Key`, a retry returns the first result; the same key with a different body is 422.',
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'makes a retried create return the first result' })) }),
       body: S.ReceiveBody,
-      response: { 201: S.CreatedComplaintSchema, ...problems(400, 413, 415, 422) },
+      response: { 201: json('The complaint as received, with its reference number and the tracking token (shown only now).', S.CreatedComplaintSchema, ['etag', 'location', 'idempotent-replayed']), ...problems(422) },
     },
   }, async (req, reply) => {
     const key = req.headers['idempotency-key'] as string | undefined
@@ -110,9 +110,9 @@ export default async function complaintRoutes(app: FastifyInstance) {
 
   app.get('/v1/complaints', {
     schema: {
-      operationId: 'listComplaints', tags, summary: 'List and filter complaints (8.3)',
+      operationId: 'listComplaints', tags, summary: 'List and filter complaints (7.3)',
       description: 'Newest first, keyset pagination: pass `nextCursor` back as `cursor`.',
-      querystring: S.ListQuery, response: { 200: S.ComplaintPage, ...problems(400) },
+      querystring: S.ListQuery, response: { 200: json('A page of complaints, newest first.', S.ComplaintPage) },
     },
   }, async (req) => {
     const page = await repo.listComplaints(services.db, req.query as S.ListQuery, services.clock.now(), departmentScope(req))
@@ -120,7 +120,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
   })
 
   app.get('/v1/complaints/:id', {
-    schema: { operationId: 'getComplaint', tags, summary: 'Get one complaint', params: IdParams, response: { 200: S.ComplaintSchema, ...problems(400, 404) } },
+    schema: { operationId: 'getComplaint', tags, summary: 'Get one complaint', params: IdParams, response: { 200: json('The complaint, with what it accepts next and its clocks as of now.', S.ComplaintSchema, ['etag']), ...problems(404) } },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
     const c = await visibleComplaint(req, id)
@@ -130,7 +130,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
   app.get('/v1/complaints/:id/timeline', {
     schema: {
       operationId: 'getComplaintTimeline', tags, summary: 'The append-only timeline (every step time-stamped)',
-      params: IdParams, response: { 200: S.TimelineSchema, ...problems(400, 404) },
+      params: IdParams, response: { 200: json('Every step of the complaint, oldest first.', S.TimelineSchema), ...problems(404) },
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
@@ -139,7 +139,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
   })
 
   app.get('/v1/complaints/:id/notes', {
-    schema: { operationId: 'listComplaintNotes', tags, summary: 'Investigation notes', params: IdParams, response: { 200: Type.Object({ items: Type.Array(S.NoteSchema) }), ...problems(400, 404) } },
+    schema: { operationId: 'listComplaintNotes', tags, summary: 'Investigation notes', params: IdParams, response: { 200: json('The notes, oldest first.', S.NoteList), ...problems(404) } },
   }, async (req) => {
     const { id } = req.params as { id: string }
     await visibleComplaint(req, id)
@@ -147,7 +147,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
   })
 
   app.get('/v1/complaints/:id/replies', {
-    schema: { operationId: 'listComplaintReplies', tags, summary: 'Replies to the complainant', params: IdParams, response: { 200: Type.Object({ items: Type.Array(S.ReplySchema) }), ...problems(400, 404) } },
+    schema: { operationId: 'listComplaintReplies', tags, summary: 'Replies to the complainant', params: IdParams, response: { 200: json('The replies, oldest first.', S.ReplyList), ...problems(404) } },
   }, async (req) => {
     const { id } = req.params as { id: string }
     await visibleComplaint(req, id)
@@ -159,7 +159,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
       schema: {
         operationId: r.operationId, tags, summary: r.summary, description: r.description,
         params: IdParams, headers: IfMatchHeaders, body: r.body,
-        response: { 200: S.ComplaintSchema, ...problems(400, 404, 409, 412, 422) },
+        response: { 200: json('The complaint after the step.', S.ComplaintSchema, ['etag']), ...problems(404, 409, 412, 422) },
       },
     }, async (req, reply) => {
       const { id } = req.params as { id: string }
@@ -177,7 +177,7 @@ export default async function complaintRoutes(app: FastifyInstance) {
       description: 'Status and dates only, by reference number and the tracking token given at receipt. Unknown reference and wrong token look the same (404).',
       params: Type.Object({ reference: Type.String({ pattern: '^[A-Z]{1,8}-[0-9]{4}-[0-9]{6,}$' }) }, { additionalProperties: false }),
       querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
-      response: { 200: S.TrackingSchema, ...problems(400, 404) },
+      response: { 200: json('Status and dates of the complaint.', S.TrackingSchema), ...problems(404) },
     },
   }, async (req) => {
     const { reference } = req.params as { reference: string }

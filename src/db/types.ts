@@ -1,4 +1,13 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type {
+  AcknowledgementChannel, Channel, ClosureType, ComplainantKind, DesiredOutcome, ExternalBody, FollowUpMode, IrrationalStage, Level, Nature, Status,
+} from '../domain/vocabulary.js'
+
+/** corrective and preventive actions as stored with the complaint */
+export interface CapaRecord {
+  status: 'open'
+  measures: Array<{ type: 'corrective' | 'preventive'; action: string; owner?: string; dueDate?: string }>
+}
 
 /** timestamptz: Date out, Date or ISO string in */
 export type Timestamp = ColumnType<Date, Date | string, Date | string>
@@ -27,11 +36,11 @@ export interface ComplaintTable {
   reference: string
   tracking_token_hash: string
   version: number
-  status: string
-  channel: string
-  external_body: string | null
+  status: Status
+  channel: Channel
+  external_body: ExternalBody | null
   complainant_name: string
-  complainant_kind: string
+  complainant_kind: ComplainantKind
   complainant_phone: string | null
   complainant_email: string | null
   complainant_id_number: string | null
@@ -39,19 +48,19 @@ export interface ComplaintTable {
   complainant_external_ids: Json<ExternalId[]>
   subject: Json<Record<string, string>>
   description: string
-  desired_outcomes: Json<string[]>
+  desired_outcomes: Json<DesiredOutcome[]>
   desired_outcome_note: string | null
   attachments: Json<Attachment[]>
   occurred_at: Timestamp | null
   received_at: Timestamp
   acknowledged_at: Timestamp | null
-  acknowledged_via: string | null
+  acknowledged_via: AcknowledgementChannel | null
   category_id: string | null
-  level: string | null
-  nature: string | null
+  level: Level | null
+  nature: Nature | null
   major: boolean
-  irrational_stage: string | null
-  follow_up_mode: string | null
+  irrational_stage: IrrationalStage | null
+  follow_up_mode: FollowUpMode | null
   department_id: string | null
   receiver_id: string | null
   assessed_at: Timestamp | null
@@ -61,7 +70,7 @@ export interface ComplaintTable {
   first_replied_at: Timestamp | null
   last_replied_at: Timestamp | null
   root_cause: string | null
-  capa: Json<unknown> | null
+  capa: Json<CapaRecord> | null
   investigated_at: Timestamp | null
   closure_requested_at: Timestamp | null
   result_summary: string | null
@@ -74,7 +83,7 @@ export interface ComplaintTable {
   callback_comment: string | null
   closure_rejected_count: number
   closed_at: Timestamp | null
-  closure_type: string | null
+  closure_type: ClosureType | null
   withdrawn_at: Timestamp | null
   withdrawal_reason: string | null
   reopened_at: Timestamp | null

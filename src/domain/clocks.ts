@@ -45,8 +45,15 @@ function clockSpans(c: Complaint) {
 
 /** is the clock running (started, not stopped, not paused, not suspended, complaint open)? */
 function running(c: Complaint, span: ReturnType<typeof clockSpans>[number]) {
-  return span.started && span.dueAt !== null && !span.stoppedAt && !ENDED.has(c.status) && !c.paused_at && !(span.clock === 'closure' && c.status === 'deferred')
+  return span.started && span.dueAt !== null && !span.stoppedAt && !ENDED.has(c.status) && !c.paused_at && !suspended(c, span.clock)
 }
+
+/**
+ * The closure clock of a deferred complaint is followed up instead of timed; while a deferral request
+ * waits for review the complaint counts as having applied for deferral, so it is not treated as
+ * unclosed either (seed 002 §7.4.3).
+ */
+const suspended = (c: Complaint, clock: ClockName) => clock === 'closure' && (c.status === 'deferred' || c.deferral_requested_at !== null)
 
 /** clocks that run and are past their deadline at `now` */
 export function overdueClocks(c: Complaint, now: Date): Array<{ clock: ClockName; dueAt: Date }> {
@@ -63,7 +70,7 @@ export function clockViews(c: Complaint, now: Date, cal: BusinessCalendar): Cloc
     if (!started || !dueAt) return view('not_started')
     if (stoppedAt) return view(stoppedAt <= dueAt ? 'met' : 'breached')
     if (ENDED.has(c.status)) return view('stopped')
-    if (clock === 'closure' && c.status === 'deferred') return view('suspended')
+    if (suspended(c, clock)) return view('suspended')
     if (c.paused_at) return view('paused')
     return view(now > dueAt ? 'breached' : 'running', true)
   })

@@ -2,18 +2,18 @@ import type { Complaint } from '../db/types.js'
 import { conflict, ProblemError, unprocessable } from '../errors.js'
 import { vagueMeasures } from './capa.js'
 import { DEFAULT_UPGRADE_MAP, upgradeLevel, type UpgradeMap } from './escalation.js'
-import type { ExternalBody, FollowUpMode, IrrationalStage, Level, Status } from './vocabulary.js'
+import type { AcknowledgementChannel, ExternalBody, FollowUpMode, IrrationalStage, Level, Status } from './vocabulary.js'
 import { STATUSES } from './vocabulary.js'
 
 /**
- * The lifecycle state machine (SPEC §2, ISO 10002 clause 8): pure, no I/O. Given a complaint and an
+ * The lifecycle state machine (ISO 10002:2004 clause 7, with seed 002's rules): pure, no I/O. Given a complaint and an
  * action it either refuses (409 naming the allowed actions, 422 naming the field) or returns the new
  * status and the facts to record. commands.ts is the one path that applies a Decision.
  */
 
 /** action → the statuses it may start from */
 export const TRANSITIONS = {
-  // 8.4 is recorded whenever it happened; a second acknowledgement changes nothing
+  // 7.4 is recorded whenever it happened; a second acknowledgement changes nothing
   acknowledge: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'deferred'],
   // not while deferred: a deferred complaint stays irrational, second stage, until it closes
   assess: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded'],
@@ -77,7 +77,7 @@ const preconditions: Partial<Record<Action, Precondition>> = {
       : null
   },
   // re-checked under the row lock: a re-assessment or a closure request may have come since the sweep looked
-  escalate: (c, { now }) => (c.closure_requested_at || c.paused_at || c.closure_due_at === null || c.closure_due_at >= now
+  escalate: (c, { now }) => (c.closure_requested_at || c.paused_at || c.deferral_requested_at || c.closure_due_at === null || c.closure_due_at >= now
     ? { status: 409, detail: 'only a running closure clock past its deadline escalates' }
     : null),
 }
@@ -108,7 +108,7 @@ export function refused(c: Complaint, action: Action, ctx: StateContext, why: Ex
 }
 
 // ---- inputs (the HTTP schemas in complaints/schemas.ts have these shapes) ----
-export interface AcknowledgeInput { via: string; acknowledgedAt?: string; message?: string }
+export interface AcknowledgeInput { via: AcknowledgementChannel; acknowledgedAt?: string; message?: string }
 export interface AssessInput {
   categoryId: string
   level: Level

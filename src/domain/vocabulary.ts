@@ -25,11 +25,14 @@ export type FollowUpMode = (typeof FOLLOW_UP_MODES)[number]
 
 /** 善意 / 恶意 (seed 003) */
 export const NATURES = ['good_faith', 'malicious'] as const
+export type Nature = (typeof NATURES)[number]
 
 export const DESIRED_OUTCOMES = ['resolution', 'compensation', 'explanation', 'apology', 'improvement'] as const
+export type DesiredOutcome = (typeof DESIRED_OUTCOMES)[number]
 
 /** kinds of investigation notes: structured listening (seed 004) plus rework callbacks and internal notes */
 export const NOTE_KINDS = ['fact', 'emotion', 'expectation', 'rework_callback', 'internal'] as const
+export type NoteKind = (typeof NOTE_KINDS)[number]
 
 export const STATUSES = [
   'received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded',
@@ -38,3 +41,11 @@ export const STATUSES = [
 export type Status = (typeof STATUSES)[number]
 
 export const CLOSURE_TYPES = ['first_time', 'second_time'] as const
+export type ClosureType = (typeof CLOSURE_TYPES)[number]
+
+export const COMPLAINANT_KINDS = ['person', 'company'] as const
+export type ComplainantKind = (typeof COMPLAINANT_KINDS)[number]
+
+/** how the complainant was told the complaint was received (7.4) */
+export const ACKNOWLEDGEMENT_CHANNELS = ['phone', 'sms', 'email', 'wechat', 'letter', 'in_person', 'web'] as const
+export type AcknowledgementChannel = (typeof ACKNOWLEDGEMENT_CHANNELS)[number]

@@ -1,9 +1,20 @@
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
-import { DateTime, Nullable, problems } from '../http/common-schemas.js'
+import { DateTime, json, named, Nullable, problems } from '../http/common-schemas.js'
 import { JOBS, JOB_NAMES } from './index.js'
 
 const JobName = Type.Enum([...JOB_NAMES])
+const Job = named('Job', Type.Object({
+  name: JobName, schedule: Type.String({ description: 'cron expression in the business time zone' }), description: Type.String(),
+  lastTick: Nullable(DateTime()), lastFinishedAt: Nullable(DateTime()), leaseHolder: Nullable(Type.String({ description: 'the replica running it now' })), leaseUntil: Nullable(DateTime()),
+}, {
+  description: 'a scheduled job',
+  examples: [{ name: 'sla-sweep', schedule: '* * * * *', description: 'records breached clocks once per cycle (sla.breached) and upgrades complaints whose closure limit passed', lastTick: '2026-11-26T03:02:00.000Z', lastFinishedAt: '2026-11-26T03:02:00.412Z', leaseHolder: null, leaseUntil: null }],
+}))
+const JobList = named('JobList', Type.Object({ items: Type.Array(Job) }))
+const JobRun = named('JobRun', Type.Object({ job: JobName, ranAt: DateTime(), result: Type.Record(Type.String(), Type.Unknown(), { description: 'the job’s own summary, e.g. breaches recorded per clock' }) }, {
+  examples: [{ job: 'sla-sweep', ranAt: '2026-11-26T03:05:00.000Z', result: { breaches: { handover: 1, first_reply: 0, closure: 0, callback: 0 }, escalated: 0 } }],
+}))
 
 export default async function jobRoutes(app: FastifyInstance) {
   const { services } = app
@@ -12,14 +23,7 @@ export default async function jobRoutes(app: FastifyInstance) {
   app.get('/v1/admin/jobs', {
     schema: {
       operationId: 'listJobs', tags, summary: 'Scheduled jobs, their schedule and last run',
-      response: {
-        200: Type.Object({
-          items: Type.Array(Type.Object({
-            name: JobName, schedule: Type.String(), description: Type.String(),
-            lastTick: Nullable(DateTime()), lastFinishedAt: Nullable(DateTime()), leaseHolder: Nullable(Type.String()), leaseUntil: Nullable(DateTime()),
-          })),
-        }),
-      },
+      response: { 200: json('Every job.', JobList) },
     },
   }, async () => {
     const now = services.clock.now()
@@ -44,7 +48,7 @@ export default async function jobRoutes(app: FastifyInstance) {
       operationId: 'runJob', tags, summary: 'Run a job now',
       description: 'Runs under the job’s lease: 409 while a scheduled run holds it anywhere in the cluster.',
       params: Type.Object({ name: JobName }, { additionalProperties: false }),
-      response: { 200: Type.Object({ job: JobName, ranAt: DateTime(), result: Type.Unknown() }), ...problems(404, 409) },
+      response: { 200: json('What the run did.', JobRun), ...problems(409) },
     },
   }, async (req) => {
     const { name } = req.params as { name: (typeof JOB_NAMES)[number] }

@@ -6,7 +6,7 @@ import { SCHEDULER } from '../sla/breaches.js'
 import { runAction } from '../complaints/commands.js'
 import { appendTimeline } from '../complaints/repository.js'
 import { appendEvents } from '../outbox/outbox.js'
-import { complaintEventData } from '../complaints/events.js'
+import { complaintEventData, eventView } from '../complaints/events.js'
 import { ProblemError } from '../errors.js'
 
 
@@ -40,13 +40,14 @@ async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promi
       hits.push({ clock, rows: (await statement.execute(trx)).rows })
     }
     const all = hits.flatMap(({ clock, rows }) => rows.map((c) => ({ clock, c })))
+    const view = await eventView(s, now, trx)
     const action = kind === 'breach' ? 'sla_breached' : 'sla_due_soon'
     const facts = (clock: ClockKey, c: Hit) => ({ clock, cycle: c.hit_cycle, dueAt: new Date(c.hit_due_at).toISOString() })
     await appendTimeline(trx, ...all.map(({ clock, c }) => ({
       complaintId: c.id, at: now, actor: SCHEDULER, action, fromStatus: c.status, toStatus: c.status, before: {}, after: {}, data: facts(clock, c),
     })))
     await appendEvents(trx, all.map(({ clock, c }) => ({
-      type: kind === 'breach' ? 'sla.breached' : 'sla.due_soon', complaintId: c.id, occurredAt: now, data: complaintEventData(c, facts(clock, c)),
+      type: kind === 'breach' ? 'sla.breached' : 'sla.due_soon', complaintId: c.id, occurredAt: now, data: complaintEventData(c, facts(clock, c), view),
     })))
     return Object.fromEntries(hits.map(({ clock, rows }) => [clock, rows.length])) as Record<ClockKey, number>
   })

@@ -41,6 +41,8 @@ export default fp(async function auth(app: FastifyInstance) {
     } else if (roles !== OWN_CREDENTIAL && !schema.description?.includes('**Roles:**')) {
       // once: Fastify's automatic HEAD route shares the GET route's schema object
       schema.description = `${schema.description ? `${schema.description}\n\n` : ''}**Roles:** ${roles.join(', ')}`
+      // the same list for tools: the document carries it as an extension of the operation
+      ;(schema as Record<string, unknown>)['x-roles'] = [...roles]
     }
   })
 

@@ -78,7 +78,7 @@ export default fp(async function metrics(app: FastifyInstance) {
       operationId: 'metrics', tags: ['system'], summary: 'Prometheus metrics',
       description: 'Needs `Authorization: Bearer <METRICS_TOKEN>` (not an API key). 404 when the service runs without METRICS_TOKEN.',
       security: [{ metricsToken: [] }],
-      response: { 200: Type.String({ description: 'Prometheus text format' }), ...problems(401, 404) },
+      response: { 200: { description: 'The metrics in the Prometheus text format.', content: { 'text/plain': { schema: Type.String() } } }, ...problems(404) },
     },
     onRequest: async (request, reply) => {
       if (!token) throw new ProblemError({ status: 404, code: 'not-found', title: 'Not Found', detail: 'metrics are off: start the service with METRICS_TOKEN set' })

@@ -6,50 +6,71 @@ import { calendarCoverage, HOLIDAY_DATA_YEARS, isWorkingDay, standardDayMinutes,
 import { daysFromIcs, DEFAULT_WORKING_DAY_PATTERN } from './ics-import.js'
 import { CHANNELS, LEVELS } from '../domain/vocabulary.js'
 import type { SlaPolicy } from '../domain/sla.js'
-import { DateInput, DateTime, DateTimeInput, Nullable, problems, Text } from '../http/common-schemas.js'
+import { DateInput, DateTime, json, named, Nullable, problems, Text } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
 import { unprocessable } from '../errors.js'
 
 const strict = { additionalProperties: false } as const
 
-const Limit = Type.Union([
-  Type.Object({ unit: Type.Enum(['business_minutes', 'business_days', 'calendar_minutes', 'calendar_days']), amount: Type.Number({ exclusiveMinimum: 0 }) }, strict),
+const Limit = named('Limit', Type.Union([
+  Type.Object({ unit: Type.Enum(['business_minutes', 'business_days', 'calendar_minutes', 'calendar_days']), amount: Type.Integer({ minimum: 1 }) }, strict),
   Type.Object({ unit: Type.Literal('end_of_business_day') }, strict),
-], { description: 'business units count working time only; calendar units every minute' })
-const ClockLimits = Type.Object({ handover: Limit, firstReply: Limit, closure: Limit }, strict)
-const PartialLimits = Type.Object({ handover: Type.Optional(Limit), firstReply: Type.Optional(Limit), closure: Type.Optional(Limit) }, strict)
+], { description: 'a time limit: business units count working time only (a business day is the standard working day, 450 minutes by default); calendar units count every minute; end_of_business_day is the close of the day of the start (after hours: of the next working day)' }))
+const ClockLimits = named('ClockLimits', Type.Object({ handover: Limit, firstReply: Limit, closure: Limit }, { ...strict, description: 'the limits of one level' }))
+const PartialLimits = named('ChannelLimits', Type.Object({ handover: Type.Optional(Limit), firstReply: Type.Optional(Limit), closure: Type.Optional(Limit) }, { ...strict, description: 'a channel’s limits, each applied where stricter than the level’s' }))
 const UpgradeTarget = Type.Enum(['general', 'moderate', 'strong'])
 
-const PolicyBody = Type.Object(
+const PolicyBody = named('SlaPolicy', Type.Object(
   {
     levels: Type.Object(Object.fromEntries(LEVELS.map((l) => [l, ClockLimits])) as Record<(typeof LEVELS)[number], typeof ClockLimits>, strict),
     channelOverrides: Type.Object(Object.fromEntries(CHANNELS.map((c) => [c, Type.Optional(PartialLimits)])) as Record<(typeof CHANNELS)[number], ReturnType<typeof Type.Optional<typeof PartialLimits>>>, strict),
     callback: Limit,
     dueSoonRatio: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'sla.due_soon when this share of a limit has passed' }),
-    upgradeMap: Type.Object({ general: UpgradeTarget, moderate: UpgradeTarget, strong: UpgradeTarget }, { ...strict, description: 'SPEC §3.3 automatic upgrade; irrational goes from the first to the second stage' }),
+    upgradeMap: Type.Object({ general: UpgradeTarget, moderate: UpgradeTarget, strong: UpgradeTarget }, { ...strict, description: 'the automatic upgrade (docs/escalation.md); irrational goes from the first to the second stage' }),
   },
-  strict,
-)
+  { ...strict, description: 'the limits of every level and channel, the callback limit, the due-soon share and the upgrade map' },
+))
 
-const PolicyVersion = Type.Object({
-  version: Type.Integer(), current: Type.Boolean(), note: Nullable(Type.String()), createdAt: DateTime(), createdBy: Nullable(Type.String()), policy: PolicyBody,
-})
+const PolicyVersion = named('SlaPolicyVersion', Type.Object({
+  version: Type.Integer(), current: Type.Boolean({ description: 'new complaints run on the current version' }), note: Nullable(Type.String()), createdAt: DateTime(), createdBy: Nullable(Type.String()), policy: PolicyBody,
+}, { description: 'one published version of the SLA policy; complaints keep the version they were received under' }))
+const PolicyList = named('SlaPolicyList', Type.Object({ items: Type.Array(PolicyVersion) }, { description: 'every version, newest (current) first' }))
+const CreatePolicyBody = named('CreateSlaPolicyRequest', Type.Object({ policy: PolicyBody, note: Type.Optional(Text(500)) }, {
+  ...strict,
+  examples: [{ note: '2027: 中级抱怨首次回复缩短为4个工作小时', policy: {
+    levels: {
+      general: { handover: { unit: 'end_of_business_day' }, firstReply: { unit: 'business_days', amount: 1 }, closure: { unit: 'business_days', amount: 3 } },
+      moderate: { handover: { unit: 'business_minutes', amount: 240 }, firstReply: { unit: 'business_minutes', amount: 240 }, closure: { unit: 'business_days', amount: 3 } },
+      strong: { handover: { unit: 'calendar_minutes', amount: 30 }, firstReply: { unit: 'calendar_minutes', amount: 180 }, closure: { unit: 'calendar_days', amount: 3 } },
+      irrational: { handover: { unit: 'business_days', amount: 1 }, firstReply: { unit: 'business_days', amount: 1 }, closure: { unit: 'business_days', amount: 5 } },
+    },
+    channelOverrides: { hotline_400: { firstReply: { unit: 'calendar_minutes', amount: 180 }, closure: { unit: 'business_days', amount: 3 } } },
+    callback: { unit: 'calendar_minutes', amount: 720 }, dueSoonRatio: 0.8, upgradeMap: { general: 'moderate', moderate: 'strong', strong: 'strong' },
+  } }],
+}))
 
-const CalendarSchema = Type.Object({
+const CalendarSchema = named('Calendar', Type.Object({
   timeZone: Type.String(),
-  workingHours: Type.Array(Type.Object({ from: Type.String(), to: Type.String() })),
-  standardDayMinutes: Type.Integer(),
+  workingHours: Type.Array(Type.Object({ from: Type.String({ pattern: '^[0-2][0-9]:[0-5][0-9]$' }), to: Type.String({ pattern: '^[0-2][0-9]:[0-5][0-9]$' }) })),
+  standardDayMinutes: Type.Integer({ description: 'the length of a business day' }),
   holidayData: Type.Object({ package: Type.String(), firstYear: Type.Integer(), lastYear: Type.Integer() }),
-  coverage: Type.Object({ coveredThrough: Type.Integer(), daysLeft: Type.Integer(), warning: Nullable(Type.String()) }),
+  coverage: Type.Object({ coveredThrough: Type.Integer({ description: 'the last year whose holidays are known' }), daysLeft: Type.Integer(), warning: Nullable(Type.String()) }),
   overrides: Type.Array(Type.Object({ date: Type.String({ format: 'date' }), working: Type.Boolean(), note: Nullable(Type.String()) })),
-})
+}, {
+  description: 'the business calendar: 工作时间, 法定节假日 and 调休 from the holiday data, and the organisation’s overrides',
+  examples: [{
+    timeZone: 'Asia/Shanghai', workingHours: [{ from: '09:00', to: '12:00' }, { from: '13:30', to: '18:00' }], standardDayMinutes: 450,
+    holidayData: { package: 'chinese-days', firstYear: 2004, lastYear: 2026 }, coverage: { coveredThrough: 2027, daysLeft: 398, warning: null },
+    overrides: [{ date: '2027-01-01', working: false, note: '元旦 假期' }],
+  }],
+}))
 const DateParams = Type.Object({ date: DateInput() }, strict)
-const OverrideBody = Type.Object(
+const OverrideBody = named('CalendarOverrideRequest', Type.Object(
   { working: Type.Boolean({ description: 'true: a working day (e.g. 调休 Saturday); false: a day off' }), note: Type.Optional(Text(200)) },
   { ...strict, examples: [{ working: false, note: '2027 元旦' }] },
-)
+))
 
-const ImportBody = Type.Object(
+const ImportBody = named('CalendarImportRequest', Type.Object(
   {
     ics: Type.String({ minLength: 1, maxLength: 500_000, description: 'the text of the .ics file' }),
     dryRun: Type.Optional(Type.Boolean({ default: false, description: 'list the dates that would change; change nothing' })),
@@ -62,8 +83,8 @@ const ImportBody = Type.Object(
       ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//holidays//CN\r\nBEGIN:VEVENT\r\nUID:2027-newyear\r\nDTSTART;VALUE=DATE:20270101\r\nDTEND;VALUE=DATE:20270104\r\nSUMMARY:元旦 假期\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n',
     }],
   },
-)
-const ImportResult = Type.Object({
+))
+const ImportResult = named('CalendarImportResult', Type.Object({
   dryRun: Type.Boolean(),
   days: Type.Integer({ description: 'days the file names' }),
   unchanged: Type.Integer({ description: 'of them, days whose override already says the same' }),
@@ -74,7 +95,10 @@ const ImportResult = Type.Object({
     previous: Nullable(Type.Object({ working: Type.Boolean(), note: Nullable(Type.String()) }, { description: 'the override it replaces' })),
     workingBefore: Type.Boolean({ description: 'whether the calendar counted the day as a working day before' }),
   }), { description: 'the dates the import writes (or, in a dry run, would write)' }),
-})
+}, {
+  description: 'what an .ics import changed, or would change',
+  examples: [{ dryRun: true, days: 3, unchanged: 0, changes: [{ date: '2027-01-01', working: false, note: '元旦 假期', previous: null, workingBefore: true }] }],
+}))
 
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
 
@@ -92,15 +116,15 @@ export default async function slaRoutes(app: FastifyInstance) {
   }
 
   app.get('/v1/admin/sla-policies', {
-    schema: { operationId: 'listSlaPolicies', tags, summary: 'SLA policy versions, newest (current) first', response: { 200: Type.Object({ items: Type.Array(PolicyVersion) }) } },
+    schema: { operationId: 'listSlaPolicies', tags, summary: 'SLA policy versions, newest (current) first', response: { 200: json('Every version, newest first.', PolicyList) } },
   }, async () => ({ items: await versions() }))
 
   app.post('/v1/admin/sla-policies', {
     schema: {
       operationId: 'createSlaPolicy', tags, summary: 'Publish a new SLA policy version',
       description: 'New complaints run on it; existing complaints keep the version they started with.',
-      body: Type.Object({ policy: PolicyBody, note: Type.Optional(Text(500)) }, strict),
-      response: { 201: PolicyVersion, ...problems(400, 422) },
+      body: CreatePolicyBody,
+      response: { 201: json('The new version, now current.', PolicyVersion), ...problems(422) },
     },
   }, async (req, reply) => {
     const { policy, note } = req.body as { policy: Omit<SlaPolicy, 'version'>; note?: string }
@@ -138,7 +162,7 @@ export default async function slaRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'getCalendar', tags, summary: 'The business calendar: hours, holiday data coverage, overrides',
       description: '`coverage.warning` is set from CALENDAR_WARN_DAYS (60) days before the holiday data runs out, until overrides for the next year are posted.',
-      response: { 200: CalendarSchema },
+      response: { 200: json('The calendar.', CalendarSchema) },
     },
   }, calendarView)
 
@@ -146,7 +170,7 @@ export default async function slaRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'setCalendarOverride', tags, summary: 'Declare a date a working day or a day off',
       description: 'Overrides beat the holiday data: use them for organisation-specific days and for years the data does not cover. Deadlines already computed stay as they are; new clocks use the override.',
-      params: DateParams, body: OverrideBody, response: { 200: CalendarSchema, ...problems(400) },
+      params: DateParams, body: OverrideBody, response: { 200: json('The calendar with the override.', CalendarSchema) },
     },
   }, async (req) => {
     const { date } = req.params as { date: string }
@@ -166,7 +190,7 @@ export default async function slaRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'importCalendarOverrides', tags, summary: 'Post holidays and 调休 working days from an iCalendar (.ics) file',
       description: 'For years the holiday data does not cover (2027 and later): paste a published holiday calendar. Each all-day event marks its days as days off, or as working days when its summary matches `workingDayPattern` (补班, 上班). With `dryRun` nothing is written and the answer lists the dates that would change; otherwise the changes are applied in one transaction.',
-      body: ImportBody, response: { 200: ImportResult, ...problems(400, 422) },
+      body: ImportBody, response: { 200: json('What the import changed (or, in a dry run, would change).', ImportResult), ...problems(422) },
     },
   }, async (req) => {
     const { ics, dryRun, workingDayPattern } = req.body as { ics: string; dryRun?: boolean; workingDayPattern?: string }
@@ -203,7 +227,7 @@ export default async function slaRoutes(app: FastifyInstance) {
   app.delete('/v1/admin/calendar/overrides/:date', {
     schema: {
       operationId: 'deleteCalendarOverride', tags, summary: 'Remove an override: the holiday data applies again',
-      params: DateParams, response: { 200: CalendarSchema, ...problems(400, 404) },
+      params: DateParams, response: { 200: json('The calendar without the override.', CalendarSchema), ...problems(404) },
     },
   }, async (req) => {
     const { date } = req.params as { date: string }

@@ -1,16 +1,20 @@
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import { json, named } from '../http/common-schemas.js'
 import type { FastifyInstance } from 'fastify'
 import { migrationsPending } from '../db/migrate.js'
 
 export default async function systemRoutes(app: FastifyInstance, opts: { schema: string }) {
   app.get('/healthz', {
-    schema: { operationId: 'healthz', tags: ['system'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } },
+    schema: { operationId: 'healthz', tags: ['system'], summary: 'The process is up', response: { 200: json('The process answers.', named('Health', Type.Object({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] }))) } },
   }, async () => ({ status: 'ok' as const }))
 
-  const Ready = Type.Object({ status: Type.Enum(['ready', 'not_ready']), database: Type.String(), pendingMigrations: Type.Array(Type.String()) })
+  const Ready = named('Readiness', Type.Object(
+    { status: Type.Enum(['ready', 'not_ready']), database: Type.Enum(['ok', 'unreachable']), pendingMigrations: Type.Array(Type.String()) },
+    { examples: [{ status: 'ready', database: 'ok', pendingMigrations: [] }] },
+  ))
   app.get('/readyz', {
-    schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', response: { 200: Ready, 503: Ready } },
+    schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', response: { 200: json('Ready: the database answers and no migration is pending.', Ready), 503: json('Not ready: the database is unreachable or a migration is pending.', Ready) } },
   }, async (_req, reply) => {
     try {
       await sql`select 1`.execute(app.services.db)

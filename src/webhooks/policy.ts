@@ -86,6 +86,19 @@ export function parseRetryAfter(value: string | null, now: Date): number | null 
 }
 
 /** subscription patterns: an exact type, `complaint.*` (a family) or `*` (everything) */
+/**
+ * Subscription patterns must each match some event the service emits — a type, a family
+ * (`complaint.*`) or `*` — so that a typo such as `complaint.close` is a 422 naming it instead of
+ * a subscription that silently receives nothing.
+ */
+export function validateEventTypes(patterns: readonly string[], known: readonly string[]): void {
+  patterns.forEach((p, i) => {
+    if (!known.some((type) => matchesEventType([p], type))) {
+      throw unprocessable(`/body/eventTypes/${i}`, `${p} matches no event type; known: ${known.join(', ')} (or a family such as complaint.*, or *)`, 'unknown-event-type')
+    }
+  })
+}
+
 export function matchesEventType(patterns: readonly string[], type: string): boolean {
   return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))))
 }

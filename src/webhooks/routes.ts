@@ -5,27 +5,68 @@ import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { audited } from '../audit/audit.js'
 import { conflict, notFound } from '../errors.js'
 import { decodeCursor, page } from '../http/keyset.js'
-import { DateInput, DateTime, DateTimeInput, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
+import { DateTime, DateTimeInput, json, named, noContent, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
-import { validateTargetUrl } from './policy.js'
+import { validateEventTypes, validateTargetUrl } from './policy.js'
+import { EVENT_TYPE_NAMES } from '../outbox/catalogue.js'
 
 const strict = { additionalProperties: false } as const
-const Pattern = Type.String({ pattern: '^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$', description: 'an event type, a family (`complaint.*`) or `*`' })
+const Pattern = Type.String({ pattern: '^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$', description: 'an event type, a family (`complaint.*`) or `*`; each must match an event type the service emits' })
 const Status = Type.Enum(['active', 'paused', 'disabled'])
+const TargetUrl = Type.String({ format: 'uri', maxLength: 2000, description: 'https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)' })
+const EventTypes = Type.Array(Pattern, { minItems: 1, maxItems: 50, uniqueItems: true })
 
-const SubscriptionSchema = Type.Object({
+const subscriptionProperties = {
   id: Uuid(), url: Type.String(), eventTypes: Type.Array(Type.String()), description: Nullable(Type.String()), status: Status,
-  disabledReason: Nullable(Type.String()), failingSince: Nullable(DateTime()), previousSecretValidUntil: Nullable(DateTime()),
+  disabledReason: Nullable(Type.String({ description: 'why a `disabled` subscription was disabled (failing too long, or 410 Gone)' })),
+  failingSince: Nullable(DateTime()), previousSecretValidUntil: Nullable(DateTime('during a rotation: until when the old secret also signs')),
   createdAt: DateTime(), updatedAt: DateTime(),
-})
-const WithSecret = Type.Object({ ...SubscriptionSchema.properties, secret: Type.String({ description: 'whsec_…: shown only now; verify deliveries with it' }) })
-const DeliverySchema = Type.Object({
+}
+const subscriptionExample = {
+  id: '0195f7a4-3333-7000-8000-000000000001', url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步',
+  status: 'active', disabledReason: null, failingSince: null, previousSecretValidUntil: null, createdAt: '2026-11-20T01:00:00.000Z', updatedAt: '2026-11-20T01:00:00.000Z',
+}
+const SubscriptionSchema = named('Subscription', Type.Object(subscriptionProperties, { description: 'a webhook subscription (its secret is shown only at creation and rotation)', examples: [subscriptionExample] }))
+const WithSecret = named('SubscriptionWithSecret', Type.Object({ ...subscriptionProperties, secret: Type.String({ description: 'whsec_…: shown only now; verify deliveries with it' }) }, {
+  description: 'a subscription with its signing secret, shown only now',
+  examples: [{ ...subscriptionExample, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
+}))
+const SubscriptionList = named('SubscriptionList', Type.Object({ items: Type.Array(SubscriptionSchema) }, { description: 'oldest first' }))
+const CreateSubscription = named('CreateSubscriptionRequest', Type.Object(
+  { url: TargetUrl, eventTypes: EventTypes, description: Type.Optional(Text(500)) },
+  { ...strict, examples: [{ url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步' }] },
+))
+const UpdateSubscription = named('UpdateSubscriptionRequest', Type.Object(
+  { url: Type.Optional(TargetUrl), eventTypes: Type.Optional(EventTypes), description: Type.Optional(Text(500)), status: Type.Optional(Type.Enum(['active', 'paused'])) },
+  { ...strict, examples: [{ status: 'paused' }] },
+))
+const RotateSecret = named('RotateSecretRequest', Type.Object(
+  { overlapMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_080, default: 1440, description: 'how long the old secret keeps signing too' })) },
+  { ...strict, examples: [{ overlapMinutes: 1440 }] },
+))
+const deliveryProperties = {
   id: Uuid(), subscriptionId: Uuid(), eventId: Type.String(), eventType: Type.String(), occurredAt: DateTime(),
-  status: Type.Enum(['pending', 'sending', 'retrying', 'succeeded', 'dead']), attempts: Type.Integer(), nextAttemptAt: Nullable(DateTime()),
+  status: Type.Enum(['pending', 'sending', 'retrying', 'succeeded', 'dead']), attempts: Type.Integer({ minimum: 0 }), nextAttemptAt: Nullable(DateTime()),
   lastStatusCode: Nullable(Type.Integer()), lastError: Nullable(Type.String()), lastLatencyMs: Nullable(Type.Integer()),
   createdAt: DateTime(), deliveredAt: Nullable(DateTime()),
-})
-const AttemptSchema = Type.Object({ attemptedAt: DateTime(), statusCode: Nullable(Type.Integer()), latencyMs: Type.Integer(), error: Nullable(Type.String()), nextAttemptAt: Nullable(DateTime()) })
+}
+const deliveryExample = {
+  id: '0195f7a4-4444-7000-8000-000000000001', subscriptionId: '0195f7a4-3333-7000-8000-000000000001', eventId: 'msg_0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a09',
+  eventType: 'complaint.signed', occurredAt: '2026-11-26T03:02:41.118Z', status: 'retrying', attempts: 2, nextAttemptAt: '2026-11-26T03:07:45.000Z',
+  lastStatusCode: 503, lastError: 'HTTP 503', lastLatencyMs: 87, createdAt: '2026-11-26T03:02:41.500Z', deliveredAt: null,
+}
+const DeliverySchema = named('Delivery', Type.Object(deliveryProperties, { description: 'one event on its way to one subscription', examples: [deliveryExample] }))
+const AttemptSchema = named('DeliveryAttempt', Type.Object({ attemptedAt: DateTime(), statusCode: Nullable(Type.Integer()), latencyMs: Type.Integer(), error: Nullable(Type.String()), nextAttemptAt: Nullable(DateTime()) }, { description: 'one try' }))
+const DeliveryDetail = named('DeliveryDetail', Type.Object({ ...deliveryProperties, attemptLog: Type.Array(AttemptSchema) }, {
+  description: 'a delivery with every attempt',
+  examples: [{ ...deliveryExample, attemptLog: [{ attemptedAt: '2026-11-26T03:02:42.000Z', statusCode: 503, latencyMs: 91, error: 'HTTP 503', nextAttemptAt: '2026-11-26T03:03:45.000Z' }] }],
+}))
+const DeliveryPage = named('DeliveryPage', Type.Object({ items: Type.Array(DeliverySchema), nextCursor: Nullable(Type.String({ description: 'pass as `cursor` for the next page' })) }, { description: 'deliveries, newest first' }))
+const ReplayRange = named('ReplayRequest', Type.Object(
+  { from: DateTimeInput(), to: DateTimeInput(), statuses: Type.Optional(Type.Array(Type.Enum(['dead', 'retrying', 'succeeded']), { minItems: 1, default: ['dead'] })) },
+  { ...strict, examples: [{ from: '2026-11-26T00:00:00+08:00', to: '2026-11-27T00:00:00+08:00', statuses: ['dead'] }] },
+))
+const ReplayResult = named('ReplayResult', Type.Object({ replayed: Type.Integer({ description: 'deliveries queued again' }) }, { examples: [{ replayed: 12 }] }))
 const IdParams = Type.Object({ id: Uuid() }, strict)
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
@@ -56,13 +97,13 @@ export default async function webhookRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'createWebhook', tags, summary: 'Subscribe a URL to events',
       description: 'The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set.',
-      body: Type.Object({ url: Type.String({ maxLength: 2000 }), eventTypes: Type.Array(Pattern, { minItems: 1, maxItems: 50, uniqueItems: true }), description: Type.Optional(Text(500)) },
-        { ...strict, examples: [{ url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM sync' }] }),
-      response: { 201: WithSecret, ...problems(400, 422) },
+      body: CreateSubscription,
+      response: { 201: json('The subscription with its signing secret (shown only now).', WithSecret, ['location']), ...problems(422) },
     },
   }, async (req, reply) => {
     const body = req.body as { url: string; eventTypes: string[]; description?: string }
     const url = validateTargetUrl(body.url, allowInsecure)
+    validateEventTypes(body.eventTypes, EVENT_TYPE_NAMES)
     const now = services.clock.now()
     const row = await audited(services.db, auditContext(req), now, async (trx) => {
       const created = await trx.insertInto('webhook_subscriptions').values({
@@ -71,15 +112,15 @@ export default async function webhookRoutes(app: FastifyInstance) {
       }).returningAll().executeTakeFirstOrThrow()
       return { result: created, change: { entityType: 'webhook_subscription', entityId: created.id, before: null, after: subDto(created) } }
     })
-    return reply.code(201).send({ ...subDto(row), secret: row.secret })
+    return reply.code(201).header('location', `/v1/webhooks/${row.id}`).send({ ...subDto(row), secret: row.secret })
   })
 
   app.get('/v1/webhooks', {
-    schema: { operationId: 'listWebhooks', tags, summary: 'List subscriptions', response: { 200: Type.Object({ items: Type.Array(SubscriptionSchema) }) } },
+    schema: { operationId: 'listWebhooks', tags, summary: 'List subscriptions', response: { 200: json('The subscriptions.', SubscriptionList) } },
   }, async () => ({ items: (await services.db.selectFrom('webhook_subscriptions').selectAll().orderBy('created_at').execute()).map(subDto) }))
 
   app.get('/v1/webhooks/:id', {
-    schema: { operationId: 'getWebhook', tags, summary: 'One subscription', params: IdParams, response: { 200: SubscriptionSchema, ...problems(404) } },
+    schema: { operationId: 'getWebhook', tags, summary: 'One subscription', params: IdParams, response: { 200: json('The subscription.', SubscriptionSchema), ...problems(404) } },
   }, async (req) => subDto(await subscription((req.params as { id: string }).id)))
 
   app.patch('/v1/webhooks/:id', {
@@ -87,13 +128,14 @@ export default async function webhookRoutes(app: FastifyInstance) {
       operationId: 'updateWebhook', tags, summary: 'Change the URL or events, pause or resume',
       description: 'While `paused`, deliveries queue up and go out on resume. A `disabled` subscription (failing too long, or its receiver answered 410 Gone) is re-enabled with `status: active`.',
       params: IdParams,
-      body: Type.Object({ url: Type.Optional(Type.String({ maxLength: 2000 })), eventTypes: Type.Optional(Type.Array(Pattern, { minItems: 1, maxItems: 50, uniqueItems: true })), description: Type.Optional(Text(500)), status: Type.Optional(Type.Enum(['active', 'paused'])) }, strict),
-      response: { 200: SubscriptionSchema, ...problems(400, 404, 422) },
+      body: UpdateSubscription,
+      response: { 200: json('The subscription as changed.', SubscriptionSchema), ...problems(404, 422) },
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
     const body = req.body as { url?: string; eventTypes?: string[]; description?: string; status?: 'active' | 'paused' }
     const url = body.url === undefined ? undefined : validateTargetUrl(body.url, allowInsecure)
+    if (body.eventTypes) validateEventTypes(body.eventTypes, EVENT_TYPE_NAMES)
     const now = services.clock.now()
     return audited(services.db, auditContext(req), now, async (trx) => {
       const before = await trx.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
@@ -110,7 +152,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   })
 
   app.delete('/v1/webhooks/:id', {
-    schema: { operationId: 'deleteWebhook', tags, summary: 'Delete a subscription and its delivery log', params: IdParams, response: { 204: Type.Null(), ...problems(404) } },
+    schema: { operationId: 'deleteWebhook', tags, summary: 'Delete a subscription and its delivery log', params: IdParams, response: { 204: noContent('Deleted, with its delivery log.'), ...problems(404) } },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
     await audited(services.db, auditContext(req), services.clock.now(), async (trx) => {
@@ -126,8 +168,8 @@ export default async function webhookRoutes(app: FastifyInstance) {
       operationId: 'rotateWebhookSecret', tags, summary: 'New signing secret; the old one keeps signing during the overlap',
       description: 'During the overlap every delivery carries two signatures (`v1,… v1,…`), so receivers can switch secrets without losing deliveries.',
       params: IdParams,
-      body: Type.Object({ overlapMinutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_080, default: 1440 })) }, strict),
-      response: { 200: WithSecret, ...problems(404) },
+      body: RotateSecret,
+      response: { 200: json('The subscription with its new secret (shown only now).', WithSecret), ...problems(404) },
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
@@ -149,7 +191,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
       operationId: 'listWebhookDeliveries', tags, summary: 'The delivery log of a subscription, newest first',
       params: IdParams,
       querystring: Type.Object({ status: Type.Optional(Type.Enum(['pending', 'sending', 'retrying', 'succeeded', 'dead'])), ...PageQuery }, strict),
-      response: { 200: Type.Object({ items: Type.Array(DeliverySchema), nextCursor: Nullable(Type.String()) }), ...problems(400, 404) },
+      response: { 200: json('A page of deliveries, newest first.', DeliveryPage), ...problems(404) },
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
@@ -169,7 +211,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   app.get('/v1/deliveries/:id', {
     schema: {
       operationId: 'getDelivery', tags, summary: 'One delivery with each attempt', params: IdParams,
-      response: { 200: Type.Object({ ...DeliverySchema.properties, attemptLog: Type.Array(AttemptSchema) }), ...problems(404) },
+      response: { 200: json('The delivery and its attempts.', DeliveryDetail), ...problems(404) },
     },
   }, async (req) => {
     const { id } = req.params as { id: string }
@@ -185,7 +227,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   app.post('/v1/deliveries/:id/replay', {
     schema: {
       operationId: 'replayDelivery', tags, summary: 'Send a delivery again (whatever its status)',
-      params: IdParams, response: { 202: DeliverySchema, ...problems(404, 409) },
+      params: IdParams, response: { 202: json('Queued to be sent again.', DeliverySchema), ...problems(404, 409) },
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
@@ -206,8 +248,8 @@ export default async function webhookRoutes(app: FastifyInstance) {
     schema: {
       operationId: 'replayWebhookDeliveries', tags, summary: 'Re-send a subscription’s failed deliveries of a time range',
       params: IdParams,
-      body: Type.Object({ from: DateTimeInput(), to: DateTimeInput(), statuses: Type.Optional(Type.Array(Type.Enum(['dead', 'retrying', 'succeeded']), { minItems: 1, default: ['dead'] })) }, strict),
-      response: { 202: Type.Object({ replayed: Type.Integer() }), ...problems(400, 404) },
+      body: ReplayRange,
+      response: { 202: json('How many deliveries were queued again.', ReplayResult), ...problems(404) },
     },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }

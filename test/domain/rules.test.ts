@@ -36,7 +36,7 @@ const complaint = (over: Partial<Complaint>): Complaint => ({
 const ctx = { now: new Date('2026-11-26T03:00:00Z'), reopenWindowDays: 30 }
 
 t.test('the state machine names the allowed actions of each status', async (t) => {
-  const at = (status: string, over: Partial<Complaint> = {}) => allowedActions(complaint({ status, ...over }), ctx)
+  const at = (status: Complaint['status'], over: Partial<Complaint> = {}) => allowedActions(complaint({ status, ...over }), ctx)
   t.same(at('handed_over'), ['acknowledge', 'assess', 'sign', 'add_note', 'withdraw', 'pause', 'link_external_ids'])
   t.same(at('handed_over', { acknowledged_at: ctx.now, paused_at: ctx.now }), ['assess', 'sign', 'add_note', 'withdraw', 'resume', 'link_external_ids'],
     'acknowledged: no second acknowledgement; paused: resume, not pause')

@@ -5,6 +5,7 @@ import { CHANNELS } from '../../src/domain/vocabulary.js'
 import type { Action } from '../../src/domain/lifecycle.js'
 import { recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
 import { gap, shanghaiInstant } from '../arbitraries.js'
+import { createEventChecker } from '../contract.js'
 import { testApp, webComplaint } from '../helper.js'
 
 /**
@@ -104,4 +105,9 @@ t.test('every response at arbitrary instants is a documented 2xx/4xx; listed act
     if (api.violations.length > 0) throw new Error(`responses that break the OpenAPI document:\n${api.violations.slice(0, 10).join('\n')}`)
   }), { numRuns: RUNS })
   t.equal(api.violations.length, 0, `${requests} responses over ${RUNS} generated instants, all as documented`)
+  // and every event those steps and sweeps emitted is what the document's `webhooks` promise subscribers
+  const checkEvent = createEventChecker()
+  const events = await api.db.selectFrom('outbox_events').select('payload').execute()
+  const wrong = events.flatMap((e) => checkEvent(e.payload as { type: string }))
+  t.same(wrong.slice(0, 10), [], `${events.length} events, each matching its webhook schema`)
 })

@@ -49,5 +49,5 @@ t.test('the document agrees: only health, readiness and tracking need no credent
   t.same(open.map((op) => op.operationId).sort(), ['healthz', 'readyz', 'trackComplaint'], 'as the README lists them (with /docs and /openapi.json, which are not operations)')
   t.same(doc.paths['/metrics'].get.security, [{ metricsToken: [] }])
   t.equal(doc.components.securitySchemes.metricsToken.scheme, 'bearer')
-  t.same(Object.keys(doc.paths['/metrics'].get.responses).sort(), ['200', '401', '404'])
+  t.same(Object.keys(doc.paths['/metrics'].get.responses).sort(), ['200', '401', '404', '414', '429', '500', '503'], 'a wrong token is 401, no token configured 404; no 403: the token has no roles')
 })

@@ -1,0 +1,62 @@
+import { Type, type TSchema } from 'typebox'
+import { ComplaintSchema, StepFacts } from '../complaints/schemas.js'
+import { DateTime, named, Uuid } from '../http/common-schemas.js'
+import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '../outbox/catalogue.js'
+
+/**
+ * The payload of each event type, for the `webhooks` section of the OpenAPI document: one named
+ * schema per event (`ComplaintClosedEvent`, …) with `type` as a constant, so a generated client can
+ * tell them apart. Every outbox payload the tests produce is checked against these.
+ */
+const ComplaintEventData = named('ComplaintEventData', Type.Object({
+  complaint: ComplaintSchema,
+  facts: StepFacts,
+}, { description: 'the complaint as of the change (drop an update whose `version` is older than the one you hold) and the facts of the step' }))
+
+const SubscriptionDisabledData = named('SubscriptionDisabledData', Type.Object({
+  subscription: Type.Object({ id: Uuid(), host: Type.String({ description: 'the target’s host (not the URL, which may carry a token)' }) }),
+  reason: Type.String(),
+}, { description: 'which subscription stopped receiving events, and why' }))
+
+function dataOf(type: EventType): TSchema {
+  if (type.startsWith('complaint.') || type.startsWith('sla.')) return ComplaintEventData
+  if (type === 'webhook.subscription_disabled') return SubscriptionDisabledData
+  throw new Error(`no payload schema for event type ${type}: add it to src/webhooks/event-schemas.ts`)
+}
+
+export const pascal = (type: string) => type.split(/[._]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')
+
+export function eventSchema(type: EventType): TSchema {
+  return named(`${pascal(type)}Event`, Type.Object({
+    id: Type.String({ description: 'msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it.' }),
+    type: Type.Literal(type),
+    occurredAt: DateTime(),
+    data: dataOf(type),
+  }, { description: EVENT_TYPES[type] }))
+}
+
+const signatureHeaders = [
+  { name: 'webhook-id', in: 'header', required: true, description: 'the event id (`msg_…`); the same on every retry', schema: { type: 'string' } },
+  { name: 'webhook-timestamp', in: 'header', required: true, description: 'when this attempt was signed, in Unix seconds; reject one far from your clock', schema: { type: 'string', pattern: '^[0-9]+$' } },
+  { name: 'webhook-signature', in: 'header', required: true, description: 'space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret', schema: { type: 'string' } },
+]
+
+/** OpenAPI 3.1 `webhooks`: what a subscriber receives, one operation per event type */
+export function webhookDefinitions() {
+  return Object.fromEntries(EVENT_TYPE_NAMES.map((type) => [type, {
+    post: {
+      operationId: `on${pascal(type)}`,
+      summary: type,
+      description: `${EVENT_TYPES[type]}. Signed per Standard Webhooks; delivered at least once, in no global order.`,
+      tags: ['events'],
+      security: [],
+      parameters: signatureHeaders,
+      requestBody: { required: true, content: { 'application/json': { schema: eventSchema(type) } } },
+      responses: {
+        '2XX': { description: 'received' },
+        '4XX': { description: 'refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription' },
+        '5XX': { description: 'failed: retried with backoff, then dead-lettered' },
+      },
+    },
+  }]))
+}
