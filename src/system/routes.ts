@@ -6,7 +6,7 @@ import { migrationsPending } from '../db/migrate.js'
 
 export default async function systemRoutes(app: FastifyInstance, opts: { schema: string }) {
   app.get('/healthz', {
-    schema: { operationId: 'healthz', tags: ['system'], summary: 'The process is up', response: { 200: json('The process answers.', named('Health', Type.Object({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] }))) } },
+    schema: { operationId: 'healthz', tags: ['system'], summary: 'The process is up', description: 'Liveness: answers while the process runs, whatever the database does. For a load balancer, use /readyz.', response: { 200: json('The process answers.', named('Health', Type.Object({ status: Type.Literal('ok') }, { examples: [{ status: 'ok' }] }))) } },
   }, async () => ({ status: 'ok' as const }))
 
   const Ready = named('Readiness', Type.Object(
@@ -14,7 +14,7 @@ export default async function systemRoutes(app: FastifyInstance, opts: { schema:
     { examples: [{ status: 'ready', database: 'ok', pendingMigrations: [] }] },
   ))
   app.get('/readyz', {
-    schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', response: { 200: json('Ready: the database answers and no migration is pending.', Ready), 503: json('Not ready: the database is unreachable or a migration is pending.', Ready) } },
+    schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', description: 'Readiness: 200 when the database answers and no migration is pending, else 503. Route traffic to a replica only while it is ready.', response: { 200: json('Ready: the database answers and no migration is pending.', Ready), 503: json('Not ready: the database is unreachable or a migration is pending.', Ready) } },
   }, async (_req, reply) => {
     try {
       await sql`select 1`.execute(app.services.db)
