@@ -1,7 +1,7 @@
 import type { Principal } from './keys.js'
 import { PII_ROLES } from './policy.js'
 
-/** Masking of complainant PII (SPEC §6) for roles that have no need to see it. */
+/** Masking of complainant PII (docs/roles.md) for roles that have no need to see it. */
 export const maskPhone = (v: string) => (v.length <= 7 ? '*'.repeat(v.length) : `${v.slice(0, 3)}****${v.slice(-4)}`)
 export const maskEmail = (v: string) => {
   const at = v.indexOf('@')

@@ -1,5 +1,5 @@
 /**
- * Roles (SPEC §6) and the one authorisation table: operationId → roles allowed. Responsibilities
+ * Roles (docs/roles.md) and the one authorisation table: operationId → roles allowed. Responsibilities
  * follow seed 002: the CS centre receives, assesses, hands over, calls back and reviews deferrals;
  * departments sign, reply, investigate and ask for closure or deferral; management approves closure;
  * admin manages keys and reference data; auditors read everything, including the audit log.

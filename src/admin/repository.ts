@@ -7,7 +7,7 @@ import { conflict, notFound, unprocessable } from '../errors.js'
 type Db = Kysely<Database> | Transaction<Database>
 
 /**
- * The organisation's reference data (SPEC §1): departments (执行部门), their receivers (指定接收人)
+ * The organisation's reference data (docs/vocabulary.md): departments (执行部门), their receivers (指定接收人)
  * and the complaint taxonomy (抱怨类别).
  */
 export type Taxonomy = 'departments' | 'categories'
@@ -91,7 +91,7 @@ export async function updateReceiver(trx: Transaction<Database>, id: string, v: 
 
 /**
  * Assessment references must exist and be active; the receiver defaults to the department's
- * default receiver (SPEC §2 assess: "receiver from the department's receiver table").
+ * default receiver (docs/lifecycle.md, assess: "receiver from the department's receiver table").
  */
 export async function resolveAssessment(trx: Transaction<Database>, input: AssessInput): Promise<AssessInput & { resolvedReceiverId: string | null }> {
   const category = await trx.selectFrom('categories').select(['id', 'active']).where('id', '=', input.categoryId).executeTakeFirst()

@@ -2,7 +2,7 @@ import type { Kysely, Transaction } from 'kysely'
 import type { Actor, Database } from '../db/types.js'
 
 /**
- * The audit log (SPEC §6): every mutation — who, what, before/after, when, request id — written in
+ * The audit log (docs/roles.md): every mutation — who, what, before/after, when, request id — written in
  * the transaction of the change. The table refuses updates and deletes.
  */
 export interface AuditContext {

@@ -60,7 +60,7 @@ export function clockFacts(c: Complaint): ClockFacts {
 }
 
 /**
- * Deadlines and due-soon thresholds of the four clocks, as columns (SPEC §3.1). A clock that stopped
+ * Deadlines and due-soon thresholds of the four clocks, as columns (docs/time-limits.md). A clock that stopped
  * before the current cycle began (signed, replied or called back before an upgrade restarted the
  * clocks) keeps the deadline it was measured against, so it still reads met or breached.
  */
@@ -113,7 +113,7 @@ export async function runAction<A extends Action, R = undefined>(
     const now = s.clock.now()
     const prepare = preparers[action] as Prepare<A> | undefined
     const input = prepare ? await prepare(trx, rawInput) : (rawInput as ActionInputs[A])
-    // the complaint keeps the policy version it started with (SPEC §3.1)
+    // the complaint keeps the policy version it started with (docs/time-limits.md)
     const policy = await s.sla.policy(current.sla_policy_version, trx)
     const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap })
     const done = async (complaint: Complaint) => ({ complaint, body: (render ? await render(trx, complaint) : undefined) as R })

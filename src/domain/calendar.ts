@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 
 /**
- * The business calendar and the one clock calculator of the service (SPEC §3.1).
+ * The business calendar and the one clock calculator of the service (docs/time-limits.md).
  * Every limit is "start + N minutes" in one of two units: business minutes (only minutes inside
  * working hours on working days) or calendar minutes (every minute).
  */
@@ -192,7 +192,7 @@ export function calendarCoverage(overrideDays: Iterable<string>, today: string, 
   const end = `${coveredThrough}-12-31`
   const daysLeft = Math.round((Date.parse(`${end}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000)
   const warning = daysLeft <= warnDays
-    ? `public holidays are known only through ${end} (${daysLeft} days left): post the ${coveredThrough + 1} holidays and adjusted working days with PUT /v1/admin/calendar/overrides/{date}`
+    ? `public holidays are known only through ${end} (${daysLeft} days left): post the ${coveredThrough + 1} holidays and adjusted working days: POST /v1/admin/calendar/overrides/import with a published .ics calendar, or PUT /v1/admin/calendar/overrides/{date}`
     : null
   return { holidayDataYears: HOLIDAY_DATA_YEARS, coveredThrough, daysLeft, warning }
 }

@@ -2,7 +2,7 @@ import type { Complaint } from '../db/types.js'
 import { businessMinutesBetween, type BusinessCalendar } from './calendar.js'
 
 /**
- * The four clocks of a complaint as people read them (SPEC §3.1): deadline, state and what is left.
+ * The four clocks of a complaint as people read them (docs/time-limits.md): deadline, state and what is left.
  * A clock runs from its start to its stopping event: handover until signing, first reply from signing
  * until the first reply, closure until the closure request, callback from the closure request until
  * the callback is recorded.

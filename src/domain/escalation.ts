@@ -1,7 +1,7 @@
 import type { IrrationalStage, Level } from './vocabulary.js'
 
 /**
- * Automatic level upgrade (seed 002 §7.4.3, SPEC §3.3): a complaint that is not closed in time,
+ * Automatic level upgrade (seed 002 §7.4.3, docs/escalation.md): a complaint that is not closed in time,
  * or whose closure is rejected at the callback, moves up one level and its clocks restart.
  */
 export type UpgradeMap = Record<Exclude<Level, 'irrational'>, Exclude<Level, 'irrational'>>

@@ -34,7 +34,7 @@ export const TRANSITIONS = {
   resume: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested'],
   // an integration (e.g. a CRM sync) links the complainant to its own record at any time
   link_external_ids: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'closed', 'deferred', 'withdrawn'],
-  // the scheduler, when the closure limit passed without a closure request (SPEC §3.3); not over HTTP
+  // the scheduler, when the closure limit passed without a closure request (docs/escalation.md); not over HTTP
   escalate: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded'],
 } as const satisfies Record<string, readonly Status[]>
 
@@ -183,7 +183,7 @@ export interface Decision {
   changes: ComplaintChanges
   /** what the timeline entry records besides before/after */
   facts: Record<string, unknown>
-  /** outbox event types, SPEC §5 names */
+  /** outbox event types, the names of src/outbox/catalogue.ts */
   events: string[]
   note?: NoteInput
   reply?: ReplyInput & { isFirst: boolean }
@@ -196,7 +196,7 @@ const keep = (c: Complaint) => c.status as Status
 /** clocks restart from `now` in a new cycle: breaches and warnings are per cycle */
 const restartClocks = (c: Complaint, now: Date) => ({ clock_started_at: now, clock_cycle: c.clock_cycle + 1 })
 
-/** the level upgrade of SPEC §3.3: changes, facts and events, shared by the callback and the scheduler */
+/** the level upgrade of docs/escalation.md: changes, facts and events, shared by the callback and the scheduler */
 function upgrade(c: Complaint, ctx: DecideContext, reason: string) {
   // a major complaint already runs on the strong limits: it upgrades as a strong one
   const from = (c.major && c.level !== 'irrational' ? 'strong' : (c.level ?? 'general')) as Level
@@ -356,7 +356,7 @@ const decisions: { [A in Action]: Decide<A> } = {
     if (input.satisfied) {
       return { status: 'closure_confirmed', changes: recorded, facts: { outcome: 'closure_confirmed' }, events: ['complaint.callback_recorded'] }
     }
-    // not satisfied: back to work, level goes up, clocks restart (SPEC §3.3)
+    // not satisfied: back to work, level goes up, clocks restart (docs/escalation.md)
     const up = upgrade(c, ctx, 'closure rejected at callback')
     return {
       status: 'in_progress',

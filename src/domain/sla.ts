@@ -4,7 +4,7 @@ import type { Channel, Level } from './vocabulary.js'
 import { EXTERNAL_CHANNELS } from './vocabulary.js'
 
 /**
- * SLA policy (SPEC §3.1) and the single place where a complaint's deadlines are computed.
+ * SLA policy (docs/time-limits.md) and the single place where a complaint's deadlines are computed.
  * Limits are data, so policies can be versioned; the calculator is domain/calendar.ts.
  */
 export type Limit =
@@ -30,7 +30,7 @@ export interface SlaPolicy {
   callback: Limit
   /** `sla.due_soon` is emitted when this share of a limit has passed */
   dueSoonRatio: number
-  /** automatic level upgrade (SPEC §3.3) */
+  /** automatic level upgrade (docs/escalation.md) */
   upgradeMap: UpgradeMap
 }
 
@@ -41,7 +41,7 @@ const calDays = (d: number): Limit => ({ unit: 'calendar_days', amount: d })
 
 const EXTERNAL_LIMITS: Partial<ClockLimits> = { handover: calMinutes(30), firstReply: calMinutes(180), closure: calDays(3) }
 
-/** Defaults from seed 002's dealer rules, as tabulated in SPEC §3.1. */
+/** Defaults from seed 002's dealer rules, as tabulated in docs/time-limits.md. */
 export const DEFAULT_SLA_POLICY: SlaPolicy = {
   version: 1,
   levels: {

@@ -1,4 +1,4 @@
-/** SPEC §1 vocabulary: the English names used in code and API (Chinese in comments and docs). */
+/** The vocabulary (docs/vocabulary.md): the English names used in code and API (Chinese in comments and docs). */
 
 export const CHANNELS = [
   'phone', 'hotline_400', 'email', 'web', 'wechat', 'letter', 'walk_in', 'callback_survey',

@@ -60,7 +60,7 @@ export const recordDueSoon = (s: Services, now: Date) => sweep(s, now, 'due_soon
 const ESCALATION_BATCH = 500
 
 /**
- * SPEC §3.3: a complaint with no closure request by its closure deadline (and not deferred) moves up
+ * docs/escalation.md: a complaint with no closure request by its closure deadline (and not deferred) moves up
  * a level and its clocks restart. The candidates come from one indexed query; each upgrade then takes
  * the one lifecycle path (lock, decide, timeline, audit, events) like any other step.
  */

@@ -1,5 +1,5 @@
 /**
- * The event catalogue (SPEC §5): every type the service emits, with what it means. The OpenAPI
+ * The event catalogue (README, Webhooks): every type the service emits, with what it means. The OpenAPI
  * document lists them under `webhooks`; a test checks that the code emits no type missing here.
  */
 export const EVENT_TYPES = {

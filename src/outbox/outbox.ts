@@ -4,7 +4,7 @@ import { uuidv7 } from './uuidv7.js'
 
 /**
  * The one way the service emits an event: a row in outbox_events written inside the transaction of
- * the change that caused it (transactional outbox, SPEC §5). The webhook dispatcher reads this table.
+ * the change that caused it (transactional outbox, README: Webhooks). The webhook dispatcher reads this table.
  * Envelope: { id (msg_ + UUIDv7, sortable; also the `webhook-id`), type, occurredAt, data }. The caller
  * hands over the data it wants published: the outbox knows no feature.
  */

@@ -1,7 +1,7 @@
 import { sql, type RawBuilder } from 'kysely'
 
 /**
- * Each clock's deadline column, due-soon column and "still running" condition (SPEC §3.2). A clock
+ * Each clock's deadline column, due-soon column and "still running" condition (docs/time-limits.md). A clock
  * of a paused, closed or withdrawn complaint does not run; a deferred complaint's closure clock
  * is suspended (it is followed up instead), and so is one whose deferral request waits for review.
  */

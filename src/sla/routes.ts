@@ -102,7 +102,7 @@ const ImportResult = named('CalendarImportResult', Type.Object({
 
 const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`
 
-/** SLA policies (versioned) and the business calendar (SPEC §3.1) */
+/** SLA policies (versioned) and the business calendar (docs/time-limits.md) */
 export default async function slaRoutes(app: FastifyInstance) {
   const { services } = app
   const tags = ['sla']

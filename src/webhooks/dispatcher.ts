@@ -9,7 +9,7 @@ import { appendEvents } from '../outbox/outbox.js'
 import { isNonPublicAddress, isRetryable, matchesEventType, parseRetryAfter, retryDelayMs } from './policy.js'
 
 /**
- * The webhook dispatcher (SPEC §5): at-least-once delivery from the transactional outbox.
+ * The webhook dispatcher (README, Webhooks): at-least-once delivery from the transactional outbox.
  * 1. fan-out: claims undispatched outbox events (FOR UPDATE SKIP LOCKED) and creates one delivery per
  *    matching subscription;
  * 2. send: claims as many due deliveries as it sends at once (FOR UPDATE SKIP LOCKED, then a lock

@@ -40,7 +40,7 @@ t.test('a general complaint received Wednesday 17:30 before National Day is due 
   t.equal(shIso(afterHours.handover!.dueAt), '2026-10-08 18:00', 'received after hours: end of the next business day')
 })
 
-t.test('limits per level and channel (SPEC §3.1)', async (t) => {
+t.test('limits per level and channel (docs/time-limits.md)', async (t) => {
   const base: ClockFacts = { level: 'moderate', major: false, channel: 'web', externalBody: null, clockStartedAt: sh('2026-11-23T10:00'), signedAt: sh('2026-11-23T11:00'), closureRequestedAt: sh('2026-11-24T09:00') }
   const moderate = computeDeadlines(base, DEFAULT_SLA_POLICY, cal)
   t.equal(shIso(moderate.handover!.dueAt), '2026-11-23 15:30', 'moderate: handover in 4 business hours')

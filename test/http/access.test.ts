@@ -187,7 +187,7 @@ t.test('security headers and the body size limit', async (t) => {
   t.match(big.headers['content-type'], /^application\/problem\+json/)
 })
 
-t.test('roles of the authorisation table are the SPEC’s', async (t) => {
+t.test('roles of the authorisation table are the documented ones (docs/roles.md)', async (t) => {
   t.same([...ROLES].sort(), ['admin', 'auditor', 'cs_agent', 'cs_manager', 'department', 'finance', 'integration', 'management'])
   const everyRoleUsed = new Set(Object.values(PERMISSIONS).flatMap((r) => (typeof r === 'string' ? [] : [...r])))
   t.same([...everyRoleUsed].sort(), [...ROLES].sort(), 'every role can do something')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { testApp, webComplaint } from '../helper.js'
 
-t.test('the SPEC’s default departments and categories are there from the start', async (t) => {
+t.test('the default departments and categories (docs/vocabulary.md) are there from the start', async (t) => {
   const api = await testApp(t)
   const depts = await api.call('GET', '/v1/admin/departments')
   t.same(depts.json.items.map((d: { id: string; nameZh: string }) => [d.id, d.nameZh]), [

@@ -85,7 +85,7 @@ t.test('every response at arbitrary instants is a documented 2xx/4xx; listed act
         const action = others[s.refused % others.length]!
         const res = await api.call('POST', `/v1/complaints/${id}/${routeOf.get(action)}`, validBody(action, c, s.choices))
         requests++
-        // refused, or a repeat that changes nothing (acknowledging twice: SPEC §2 "starts nothing")
+        // refused, or a repeat that changes nothing (acknowledging twice: docs/lifecycle.md)
         const unchanged = res.status === 200 && res.json.version === c.version
         // a department key does not see a complaint no department has been given yet
         const unassigned = res.status === 404 && c.departmentId === null

@@ -208,7 +208,7 @@ t.test('SLA policy versions: new complaints use the new version, existing ones k
   t.equal(current.version, 1)
   t.equal(current.policy.callback.amount, 720, 'the 12-hour callback limit')
   const { version: _v, ...defaults } = DEFAULT_SLA_POLICY
-  t.same(current.policy, defaults, 'the seeded version 1 is the SPEC default the domain module documents')
+  t.same(current.policy, defaults, 'the seeded version 1 is the default the domain module documents')
   const policy = { ...current.policy, levels: { ...current.policy.levels, moderate: { ...current.policy.levels.moderate, handover: { unit: 'business_minutes', amount: 60 } } } }
   const created = await api.call('POST', '/v1/admin/sla-policies', { policy, note: 'moderate: hand over within 1 business hour' })
   t.equal(created.status, 201)
