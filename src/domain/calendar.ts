@@ -36,6 +36,8 @@ interface LocalDay {
   minute: number // minutes (with fraction) after local midnight
 }
 
+const DAY = 86_400_000
+
 const formatters = new Map<string, Intl.DateTimeFormat>()
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let f = formatters.get(timeZone)
@@ -48,37 +50,65 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f
 }
 
-function localParts(t: Date, timeZone: string) {
+/** offset of the zone from UTC at instant t, in ms, as Intl says (slow: a formatToParts call) */
+function intlOffset(t: number, timeZone: string): number {
   const p: Record<string, string> = {}
-  for (const part of formatter(timeZone).formatToParts(t)) p[part.type] = part.value
-  return { y: Number(p.year), m: Number(p.month), d: Number(p.day), h: Number(p.hour), min: Number(p.minute), s: Number(p.second) }
-}
-
-/** offset of the zone from UTC at instant t, in ms */
-function offsetAt(t: number, timeZone: string): number {
-  const p = localParts(new Date(t), timeZone)
-  const asUtc = Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s)
+  for (const part of formatter(timeZone).formatToParts(new Date(t))) p[part.type] = part.value
+  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second))
   return asUtc - (t - (t % 1000 + 1000) % 1000)
 }
 
-export function toLocal(t: Date, timeZone: string): LocalDay {
-  const p = localParts(t, timeZone)
-  const date = `${p.y}-${String(p.m).padStart(2, '0')}-${String(p.d).padStart(2, '0')}`
-  return { date, minute: p.h * 60 + p.min + p.s / 60 + (t.getTime() % 1000) / MINUTE }
+/**
+ * The zone's offset per UTC day: a day whose offset is the same at its first and last millisecond (every
+ * day of Asia/Shanghai, all but two a year of a zone with summer time) keeps one number, so the calendar
+ * asks Intl twice per day it ever touches instead of at every instant; a day with a transition asks
+ * Intl each time.
+ */
+const offsetsByZone = new Map<string, Map<number, number | null>>()
+function offsetAt(t: number, timeZone: string): number {
+  let days = offsetsByZone.get(timeZone)
+  if (!days) offsetsByZone.set(timeZone, (days = new Map()))
+  const day = Math.floor(t / DAY)
+  let offset = days.get(day)
+  if (offset === undefined) {
+    const first = intlOffset(day * DAY, timeZone)
+    offset = first === intlOffset(day * DAY + DAY - 1, timeZone) ? first : null
+    days.set(day, offset)
+  }
+  return offset ?? intlOffset(t, timeZone)
 }
 
-/** the instant of `minute` minutes after local midnight of `date` in the zone */
-export function fromLocal(date: string, minute: number, timeZone: string): Date {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
-  const naive = Date.UTC(y, m - 1, d) + Math.round(minute * MINUTE)
+/** YYYY-MM-DD of a day number (days since 1970-01-01), memoised: the key of a day in the holiday data and the overrides */
+const dayStrings = new Map<number, string>()
+function dayString(day: number): string {
+  let text = dayStrings.get(day)
+  if (text === undefined) dayStrings.set(day, (text = new Date(day * DAY).toISOString().slice(0, 10)))
+  return text
+}
+const dayNumber = (date: string) => Math.round(Date.parse(`${date}T00:00:00Z`) / DAY)
+
+/** the local day (as a day number) and the minutes after its midnight of instant t */
+function localDay(t: number, timeZone: string): { day: number; minute: number } {
+  const local = t + offsetAt(t, timeZone)
+  const day = Math.floor(local / DAY)
+  return { day, minute: (local - day * DAY) / MINUTE }
+}
+
+export function toLocal(t: Date, timeZone: string): LocalDay {
+  const { day, minute } = localDay(t.getTime(), timeZone)
+  return { date: dayString(day), minute }
+}
+
+function instantOf(day: number, minute: number, timeZone: string): Date {
+  const naive = day * DAY + Math.round(minute * MINUTE)
   let t = naive - offsetAt(naive, timeZone)
   t = naive - offsetAt(t, timeZone) // second pass settles offsets that change that day
   return new Date(t)
 }
 
-function nextDate(date: string): string {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
-  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)
+/** the instant of `minute` minutes after local midnight of `date` in the zone */
+export function fromLocal(date: string, minute: number, timeZone: string): Date {
+  return instantOf(dayNumber(date), minute, timeZone)
 }
 
 /**
@@ -98,28 +128,27 @@ export const HOLIDAY_DATA_YEARS = (() => {
   return { first: Math.min(...years), last: Math.max(...years) }
 })()
 
-export function isWorkingDay(date: string, cal: BusinessCalendar): boolean {
+function workingDay(day: number, cal: BusinessCalendar): boolean {
+  const date = dayString(day)
   const override = cal.overrides.get(date)
   if (override !== undefined) return override
   if (date in holidayData.workdays) return true
   if (date in holidayData.holidays) return false
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
-  const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay()
+  const weekday = (day + 4) % 7 // 1970-01-01 was a Thursday
   return weekday !== 0 && weekday !== 6
 }
 
-/** Walks working time forward from `start`; calls visit(date, from, to) for each working stretch. */
-function walk(start: Date, cal: BusinessCalendar, visit: (date: string, from: number, to: number) => boolean): void {
-  let { date, minute } = toLocal(start, cal.timeZone)
-  for (let i = 0; i < MAX_DAYS_SCANNED; i++) {
-    if (isWorkingDay(date, cal)) {
-      for (const [s, e] of cal.blocks) {
-        if (minute >= e) continue
-        if (visit(date, Math.max(minute, s), e)) return
-      }
+export const isWorkingDay = (date: string, cal: BusinessCalendar): boolean => workingDay(dayNumber(date), cal)
+
+/** Walks working time forward from `start`; calls visit(day, from, to) for each working stretch. */
+function walk(start: Date, cal: BusinessCalendar, visit: (day: number, from: number, to: number) => boolean): void {
+  let { day, minute } = localDay(start.getTime(), cal.timeZone)
+  for (let i = 0; i < MAX_DAYS_SCANNED; i++, day++, minute = 0) {
+    if (!workingDay(day, cal)) continue
+    for (const [s, e] of cal.blocks) {
+      if (minute >= e) continue
+      if (visit(day, Math.max(minute, s), e)) return
     }
-    date = nextDate(date)
-    minute = 0
   }
   throw new Error(`no working time within ${MAX_DAYS_SCANNED} days of ${start.toISOString()}: check the calendar overrides`)
 }
@@ -128,12 +157,12 @@ function walk(start: Date, cal: BusinessCalendar, visit: (date: string, from: nu
 export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCalendar): Date {
   let remaining = minutes
   let result: Date | undefined
-  walk(start, cal, (date, from, to) => {
+  walk(start, cal, (day, from, to) => {
     // a limit that uses up a block exactly ends at that block's close, not at the next opening: the
     // deadline is the earliest instant at which the limit has elapsed (3 business days from a 09:00
     // start end at 18:00 of the third day). N = 0 never reaches a close: `from` is before `to`.
     if (remaining <= to - from) {
-      result = fromLocal(date, from + remaining, cal.timeZone)
+      result = instantOf(day, from + remaining, cal.timeZone)
       return true
     }
     remaining -= to - from
@@ -145,11 +174,11 @@ export function addBusinessMinutes(start: Date, minutes: number, cal: BusinessCa
 /** business minutes between two instants (0 when end <= start) */
 export function businessMinutesBetween(start: Date, end: Date, cal: BusinessCalendar): number {
   if (end <= start) return 0
-  const endLocal = toLocal(end, cal.timeZone)
+  const endLocal = localDay(end.getTime(), cal.timeZone)
   let total = 0
-  walk(start, cal, (date, from, to) => {
-    if (date > endLocal.date) return true
-    if (date === endLocal.date) {
+  walk(start, cal, (day, from, to) => {
+    if (day > endLocal.day) return true
+    if (day === endLocal.day) {
       if (from >= endLocal.minute) return true
       total += Math.min(to, endLocal.minute) - from
       return to >= endLocal.minute
@@ -165,10 +194,10 @@ export const nextOpening = (t: Date, cal: BusinessCalendar) => addBusinessMinute
 /** close of the working day on which `t` falls, or of the next working day if `t` is after hours */
 export function endOfBusinessDay(t: Date, cal: BusinessCalendar): Date {
   const opening = nextOpening(t, cal)
-  const { date } = toLocal(opening, cal.timeZone)
+  const { day } = localDay(opening.getTime(), cal.timeZone)
   const last = cal.blocks[cal.blocks.length - 1]
   if (!last) throw new Error('calendar has no working-hour blocks')
-  return fromLocal(date, last[1], cal.timeZone)
+  return instantOf(day, last[1], cal.timeZone)
 }
 
 export interface CalendarCoverage {
