@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
-import { decodeCursor, page } from '../http/keyset.js'
+import { afterCursor, page } from '../http/keyset.js'
+import { inBatches } from '../db/batches.js'
 import { anyClockOverdue } from '../sla/clock-sql.js'
 import type { ListQuery } from './schemas.js'
 
@@ -64,10 +65,10 @@ export interface TimelineInsert {
 
 /** appends timeline entries in one statement */
 export async function appendTimeline(trx: Transaction<Database>, ...entries: TimelineInsert[]): Promise<void> {
-  if (entries.length === 0) return
-  await trx
-    .insertInto('complaint_timeline')
-    .values(entries.map((e) => ({
+  for (const batch of inBatches(entries)) {
+    await trx
+      .insertInto('complaint_timeline')
+      .values(batch.map((e) => ({
       complaint_id: e.complaintId,
       at: e.at,
       actor: JSON.stringify(e.actor),
@@ -78,7 +79,8 @@ export async function appendTimeline(trx: Transaction<Database>, ...entries: Tim
       after: JSON.stringify(e.after),
       data: JSON.stringify(e.data),
     })))
-    .execute()
+      .execute()
+  }
 }
 
 export async function timeline(db: Db, complaintId: string) {
@@ -126,8 +128,7 @@ export async function listComplaints(db: Db, q: ListQuery, now: Date, department
     query = query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`)
   }
   if (q.cursor) {
-    const after = decodeCursor(q.cursor)
-    query = query.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]))
+    query = query.where(afterCursor(q.cursor))
   }
   return page(await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute(), limit)
 }

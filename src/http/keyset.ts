@@ -1,3 +1,4 @@
+import { sql, type RawBuilder } from 'kysely'
 import { badRequest } from '../errors.js'
 import { parseInstant } from './instants.js'
 
@@ -31,4 +32,14 @@ export function page<T extends { created_at: Date; id: string }>(rows: T[], limi
   const items = rows.slice(0, limit)
   const last = items[items.length - 1]
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null }
+}
+
+/**
+ * Rows after a cursor in (created_at desc, id desc) order, as a row comparison: Postgres uses it as an
+ * index condition on (created_at, id), so a deep page costs what the first one does (written as
+ * `created_at < $1 or (created_at = $1 and id < $2)` it was a filter over every earlier row).
+ */
+export function afterCursor(cursor: string): RawBuilder<boolean> {
+  const position = decodeCursor(cursor)
+  return sql<boolean>`(created_at, id) < (${position.at}, ${position.id})`
 }

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { audited } from '../audit/audit.js'
 import { conflict, notFound } from '../errors.js'
-import { decodeCursor, page } from '../http/keyset.js'
+import { afterCursor, page } from '../http/keyset.js'
 import { DateTime, DateTimeInput, json, named, noContent, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
 import { validateEventTypes, validateTargetUrl } from './policy.js'
@@ -201,8 +201,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
     let query = services.db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', id)
     if (q.status) query = query.where('status', '=', q.status)
     if (q.cursor) {
-      const after = decodeCursor(q.cursor)
-      query = query.where((eb) => eb.or([eb('created_at', '<', after.at), eb.and([eb('created_at', '=', after.at), eb('id', '<', after.id)])]))
+      query = query.where(afterCursor(q.cursor))
     }
     const { items, nextCursor } = page(await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute(), limit)
     return { items: items.map(deliveryDto), nextCursor }
