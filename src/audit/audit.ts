@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Actor, Database } from '../db/types.js'
+import { inBatches } from '../db/batches.js'
 
 /**
  * The audit log (docs/roles.md): every mutation — who, what, before/after, when, request id — written in
@@ -19,21 +20,28 @@ export interface AuditChange {
 }
 
 export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, change: AuditChange, at: Date): Promise<void> {
-  await trx
-    .insertInto('audit_log')
-    .values({
-      at,
-      actor_key_id: ctx.actor.id,
-      actor_role: ctx.actor.role,
-      actor_name: ctx.actor.name,
-      operation: ctx.operation,
-      entity_type: change.entityType,
-      entity_id: change.entityId,
-      before: change.before === null ? null : JSON.stringify(change.before),
-      after: change.after === null ? null : JSON.stringify(change.after),
-      request_id: ctx.requestId,
-    })
-    .execute()
+  await writeAudits(trx, ctx, [change], at)
+}
+
+/** several changes of one operation (a scheduled job's batch), in as few statements as the batch needs */
+export async function writeAudits(trx: Transaction<Database>, ctx: AuditContext, changes: AuditChange[], at: Date): Promise<void> {
+  for (const batch of inBatches(changes)) {
+    await trx
+      .insertInto('audit_log')
+      .values(batch.map((change) => ({
+        at,
+        actor_key_id: ctx.actor.id,
+        actor_role: ctx.actor.role,
+        actor_name: ctx.actor.name,
+        operation: ctx.operation,
+        entity_type: change.entityType,
+        entity_id: change.entityId,
+        before: change.before === null ? null : JSON.stringify(change.before),
+        after: change.after === null ? null : JSON.stringify(change.after),
+        request_id: ctx.requestId,
+      })))
+      .execute()
+  }
 }
 
 export interface AuditQuery {

@@ -3,16 +3,16 @@ import type { Transaction } from 'kysely'
 import type { Services } from '../context.js'
 import type { Complaint, Database } from '../db/types.js'
 import { toLocal } from '../domain/calendar.js'
-import { decide, type Action, type ActionInputs, type ComplaintChanges } from '../domain/lifecycle.js'
+import { decide, type Action, type ActionInputs, type ComplaintChanges, type Decision } from '../domain/lifecycle.js'
 import { computeDeadlines, type ClockFacts, type SlaPolicy } from '../domain/sla.js'
 import type { BusinessCalendar } from '../domain/calendar.js'
 import { isExternalChannel, type Channel, type Level } from '../domain/vocabulary.js'
 import { notFound, preconditionFailed, unprocessable } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
-import { appendEvents } from '../outbox/outbox.js'
+import { appendEvents, type OutboxEvent } from '../outbox/outbox.js'
 import { complaintEventData, eventView } from './events.js'
 import { apiValue, camel, complaintRecord } from './representation.js'
-import { writeAudit, type AuditContext } from '../audit/audit.js'
+import { writeAudit, writeAudits, type AuditChange, type AuditContext } from '../audit/audit.js'
 import { recordStoppedLate } from '../sla/breaches.js'
 import * as repo from './repository.js'
 import type { ReceiveBody } from './schemas.js'
@@ -116,48 +116,67 @@ export async function runAction<A extends Action, R = undefined>(
     // the complaint keeps the policy version it started with (docs/time-limits.md)
     const policy = await s.sla.policy(current.sla_policy_version, trx)
     const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap })
-    const done = async (complaint: Complaint) => ({ complaint, body: (render ? await render(trx, complaint) : undefined) as R })
-    if (decision.noop) return done(current)
+    const [complaint] = decision.noop ? [current] : await applySteps(s, trx, [{ current, action, decision }], ctx.audit, now)
+    return { complaint: complaint!, body: (render ? await render(trx, complaint!) : undefined) as R }
+  })
+}
 
+export interface Step {
+  /** the complaint as locked, before the step */
+  current: Complaint
+  action: Action
+  decision: Decision
+}
+
+/**
+ * The writes of decided steps — one complaint's, or a scheduled job's batch in one transaction: each
+ * complaint's row (deadlines recomputed only when what they depend on moved), the breaches of clocks
+ * already overdue, a timeline entry, an audit entry, notes and replies, and the events. Timeline, audit
+ * and outbox rows of a batch go in one statement each. The complaints must be locked by the caller.
+ */
+export async function applySteps(s: Services, trx: Transaction<Database>, steps: Step[], audit: AuditContext, now: Date): Promise<Complaint[]> {
+  const view = await eventView(s, now, trx)
+  const actor = audit.actor
+  const updated: Complaint[] = []
+  const timeline: repo.TimelineInsert[] = []
+  const audits: AuditChange[] = []
+  const events: OutboxEvent[] = []
+  for (const { current, action, decision } of steps) {
+    const policy = await s.sla.policy(current.sla_policy_version, trx)
     const merged = { ...current, ...decision.changes, status: decision.status } as Complaint
     // deadlines move only when what they depend on moved: a note or a reply does not re-read the calendar
     const clocksMoved = JSON.stringify(clockFacts(merged)) !== JSON.stringify(clockFacts(current))
     const changes: ComplaintChanges = {
       ...decision.changes,
       status: decision.status,
-      ...(clocksMoved ? deadlineColumns(merged, policy, await s.sla.calendar(trx)) : {}),
+      ...(clocksMoved ? deadlineColumns(merged, policy, view.calendar) : {}),
     }
     const { before, after } = diff(current, changes)
-    const updated = await repo.updateComplaint(trx, id, {
-      ...repo.toColumns(changes),
-      version: current.version + 1,
-      updated_at: now,
-    })
-
-    const actor = ctx.audit.actor
-    const view = await eventView(s, now, trx)
-    await recordStoppedLate(trx, current, updated, view)
-    await repo.appendTimeline(trx, {
-      complaintId: id, at: now, actor, action, fromStatus: current.status, toStatus: updated.status, before, after, data: decision.facts,
-    })
-    await writeAudit(trx, ctx.audit, { entityType: 'complaint', entityId: id, before: { version: current.version, ...before }, after: { version: updated.version, ...after } }, now)
+    const row = await repo.updateComplaint(trx, current.id, { ...repo.toColumns(changes), version: current.version + 1, updated_at: now })
+    updated.push(row)
+    timeline.push({ complaintId: row.id, at: now, actor, action, fromStatus: current.status, toStatus: row.status, before, after, data: decision.facts })
+    audits.push({ entityType: 'complaint', entityId: row.id, before: { version: current.version, ...before }, after: { version: row.version, ...after } })
+    events.push(...decision.events.map((type) => ({ type, complaintId: row.id, occurredAt: now, data: complaintEventData(row, { action, ...decision.facts }, view) })))
     if (decision.note) {
       await trx.insertInto('complaint_notes')
-        .values({ id: randomUUID(), complaint_id: id, kind: decision.note.kind, body: decision.note.body, actor: JSON.stringify(actor), created_at: now })
+        .values({ id: randomUUID(), complaint_id: row.id, kind: decision.note.kind, body: decision.note.body, actor: JSON.stringify(actor), created_at: now })
         .execute()
     }
     if (decision.reply) {
       const r = decision.reply
       await trx.insertInto('complaint_replies')
         .values({
-          id: randomUUID(), complaint_id: id, body: r.body, via: r.via ?? null, decision: r.decision ? JSON.stringify(r.decision) : null,
+          id: randomUUID(), complaint_id: row.id, body: r.body, via: r.via ?? null, decision: r.decision ? JSON.stringify(r.decision) : null,
           is_first: r.isFirst, actor: JSON.stringify(actor), created_at: now,
         })
         .execute()
     }
-    await appendEvents(trx, decision.events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(updated, { action, ...decision.facts }, view) })))
-    return done(updated)
-  })
+  }
+  await recordStoppedLate(trx, steps.map((step, i) => ({ before: step.current, after: updated[i]! })), view)
+  await repo.appendTimeline(trx, ...timeline)
+  await writeAudits(trx, audit, audits, now)
+  await appendEvents(trx, events)
+  return updated
 }
 
 // ---- receive (7.2): the first step, which creates the complaint ----
@@ -193,13 +212,15 @@ export async function receiveComplaint(
   const receivedAt = receiptTime(body, now, s.config.BACKDATE_WINDOW_DAYS)
   // the reference number's year is the year of receipt in the business time zone
   const year = Number(toLocal(receivedAt, s.config.BUSINESS_TIMEZONE).date.slice(0, 4))
-  const reference = formatReference(s.config.REFERENCE_PREFIX, year, await repo.nextReferenceNumber(trx, year))
+  // reads first (usually cache hits): the year's counter row, taken below, stays locked until commit
+  const version = await s.sla.currentVersion(trx)
+  const policy = await s.sla.policy(version, trx)
+  const view = await eventView(s, now, trx)
   const trackingToken = randomBytes(18).toString('base64url')
   const externalBody = body.externalBody ?? (isExternalChannel(body.channel) ? body.channel : null)
   const id = randomUUID()
   const base = {
     id,
-    reference,
     tracking_token_hash: hashToken(trackingToken),
     version: 1,
     status: 'received',
@@ -225,11 +246,12 @@ export async function receiveComplaint(
     created_at: now,
     updated_at: now,
   }
-  const version = await s.sla.currentVersion(trx)
   const draft = { ...base, level: null, signed_at: null, closure_requested_at: null, pauses: [] } as unknown as Complaint
-  const deadlines = deadlineColumns(draft, await s.sla.policy(version, trx), await s.sla.calendar(trx))
+  const deadlines = deadlineColumns(draft, policy, view.calendar)
+  // the reference number as late as possible: concurrent intakes of a year queue on its counter row
+  const reference = formatReference(s.config.REFERENCE_PREFIX, year, await repo.nextReferenceNumber(trx, year))
   const complaint = await repo.insertComplaint(trx, {
-    ...(repo.toColumns({ ...base, sla_policy_version: version, ...deadlines }) as Parameters<typeof repo.insertComplaint>[1]),
+    ...(repo.toColumns({ ...base, reference, sla_policy_version: version, ...deadlines }) as Parameters<typeof repo.insertComplaint>[1]),
   })
   await repo.appendTimeline(trx, {
     complaintId: id, at: receivedAt, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
@@ -237,7 +259,6 @@ export async function receiveComplaint(
     data: { channel: body.channel, externalBody, receivedAt: receivedAt.toISOString(), enteredAt: now.toISOString() },
   })
   await writeAudit(trx, audit, { entityType: 'complaint', entityId: id, before: null, after: complaintRecord(complaint) }, now)
-  const view = await eventView(s, now, trx)
   const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
   await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }, view) })))
   return { complaint, trackingToken }

@@ -3,7 +3,8 @@ import { CLOCK_KEYS, CLOCK_SQL, runningClock, type ClockKey } from '../sla/clock
 import type { Services } from '../context.js'
 import type { Complaint } from '../db/types.js'
 import { SCHEDULER } from '../sla/breaches.js'
-import { runAction } from '../complaints/commands.js'
+import { applySteps, type Step } from '../complaints/commands.js'
+import { decide } from '../domain/lifecycle.js'
 import { appendTimeline } from '../complaints/repository.js'
 import { appendEvents } from '../outbox/outbox.js'
 import { complaintEventData, eventView } from '../complaints/events.js'
@@ -56,33 +57,43 @@ async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promi
 export const recordBreaches = (s: Services, now: Date) => sweep(s, now, 'breach')
 export const recordDueSoon = (s: Services, now: Date) => sweep(s, now, 'due_soon')
 
-/** at most this many upgrades per run; the rest follow on the next tick */
-const ESCALATION_BATCH = 500
+/** complaints upgraded per transaction: each batch's rows stay locked only while it is written */
+export const ESCALATION_BATCH = 1000
 
 /**
- * docs/escalation.md: a complaint with no closure request by its closure deadline (and not deferred) moves up
- * a level and its clocks restart. The candidates come from one indexed query; each upgrade then takes
- * the one lifecycle path (lock, decide, timeline, audit, events) like any other step.
+ * docs/escalation.md: a complaint with no closure request by its closure deadline (and not deferred)
+ * moves up a level and its clocks restart. Set-based, in bounded batches: each batch locks its
+ * candidates in one indexed query (SKIP LOCKED: a complaint a person is changing right now waits for
+ * the next tick), the pure state machine decides each upgrade — re-checking under the lock — and one
+ * transaction writes the batch through the same step writer as every lifecycle step. Batches continue
+ * until nothing is left, so a backlog clears in one run.
  */
-export async function escalateOverdue(s: Services, now: Date): Promise<{ escalated: number; ids: string[] }> {
-  const candidates = await s.db
-    .selectFrom('complaints')
-    .select('id')
-    .where(runningClock('closure', 'due', now))
-    .orderBy('closure_due_at')
-    .limit(ESCALATION_BATCH)
-    .execute()
+export async function escalateOverdue(s: Services, now: Date, batchSize = ESCALATION_BATCH): Promise<{ escalated: number; ids: string[] }> {
   const ids: string[] = []
-  for (const { id } of candidates) {
-    try {
-      await runAction(s, 'escalate', id, { reason: 'closure limit passed without a closure request' }, {
-        audit: { actor: SCHEDULER, operation: 'escalate', requestId: null },
-      })
-      ids.push(id)
-    } catch (err) {
-      // a closure request or a pause arrived since the query: nothing to escalate any more
-      if (!(err instanceof ProblemError && err.status === 409)) throw err
-    }
+  const refused = new Set<string>()
+  for (;;) {
+    const applied = await s.db.transaction().execute(async (trx) => {
+      let query = trx.selectFrom('complaints').selectAll().where(runningClock('closure', 'due', now))
+      if (refused.size > 0) query = query.where('id', 'not in', [...refused])
+      const candidates = await query.orderBy('closure_due_at').limit(batchSize).forUpdate().skipLocked().execute()
+      const steps: Step[] = []
+      for (const current of candidates) {
+        const policy = await s.sla.policy(current.sla_policy_version, trx)
+        try {
+          const decision = decide('escalate', current, { reason: 'closure limit passed without a closure request' }, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap })
+          steps.push({ current, action: 'escalate', decision })
+        } catch (err) {
+          // the state machine refuses what the query let through: leave it, and do not ask again this run
+          if (!(err instanceof ProblemError && err.status === 409)) throw err
+          refused.add(current.id)
+        }
+      }
+      const updated = await applySteps(s, trx, steps, { actor: SCHEDULER, operation: 'escalate', requestId: null }, now)
+      return { candidates: candidates.length, ids: updated.map((c) => c.id) }
+    })
+    ids.push(...applied.ids)
+    if (applied.candidates < batchSize && applied.ids.length === applied.candidates) break
+    if (applied.candidates === 0 || (applied.ids.length === 0 && refused.size === 0)) break
   }
   return { escalated: ids.length, ids }
 }

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/types.js'
 import { uuidv7 } from './uuidv7.js'
+import { inBatches } from '../db/batches.js'
 
 /**
  * The one way the service emits an event: a row in outbox_events written inside the transaction of
@@ -16,7 +17,10 @@ export interface OutboxEvent {
 }
 
 export async function appendEvents(trx: Transaction<Database> | Kysely<Database>, events: OutboxEvent[]): Promise<void> {
-  if (events.length === 0) return
+  for (const batch of inBatches(events)) await insertEvents(trx, batch)
+}
+
+async function insertEvents(trx: Transaction<Database> | Kysely<Database>, events: OutboxEvent[]): Promise<void> {
   await trx
     .insertInto('outbox_events')
     .values(

@@ -1,7 +1,7 @@
 import type { KyselyPlugin } from 'kysely'
 import t from 'tap'
 import { createRunCoordinator } from '../../src/jobs/coordinator.js'
-import { recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
+import { escalateOverdue, recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
 import { metricsHeaders, testApp, webComplaint, type TestApp } from '../helper.js'
 import { DEFAULT_SLA_POLICY } from '../../src/domain/sla.js'
 
@@ -316,4 +316,30 @@ t.test('seed 002 §3.11: a complaint whose closure limit expired closes second-t
   t.equal(c.closureType, 'second_time', 'any expiry of the closure limit makes it second-time')
   const close = (await api.call('GET', `/v1/complaints/${c.id}/timeline`)).json.items.at(-1)
   t.same(close.data.secondTimeBecause, ['closure_limit_expired'])
+})
+
+t.test('escalation is set-based in bounded batches: a backlog clears in one run, one transaction per batch', async (t) => {
+  const api = await testApp(t, { now: THU_10 })
+  const ids: string[] = []
+  for (let i = 0; i < 25; i++) ids.push((await assessedComplaint(api, i % 3 === 0 ? 'moderate' : 'general')).id)
+  api.clock.set('2026-12-10T02:00:00.123Z')
+  const statements: string[] = []
+  const counter: KyselyPlugin = {
+    transformQuery: (args) => { statements.push(args.node.kind); return args.node },
+    transformResult: async (args) => args.result,
+  }
+  const result = await escalateOverdue({ ...api.app.services, db: api.db.withPlugin(counter) }, api.clock.now(), 10)
+  t.equal(result.escalated, 25, 'every overdue complaint upgraded in one run')
+  t.same(new Set(result.ids), new Set(ids))
+  const updates = statements.filter((k) => k === 'UpdateQueryNode').length
+  t.equal(updates, 25, 'one row update per complaint')
+  // per batch: the locking select; the overdue closure clocks' breaches with their timeline entries and
+  // events; then the steps' timeline entries, audit entries and events — one statement each
+  t.equal(statements.length, 25 + 3 * 7, `${statements.length} statements for 25 complaints in 3 batches of at most 10`)
+  const levels = await api.db.selectFrom('complaints').select(['level', 'clock_cycle', 'closure_limit_missed']).where('id', 'in', ids).execute()
+  t.ok(levels.every((c) => c.clock_cycle === 2 && c.closure_limit_missed), 'each in a new cycle, its closure limit marked missed')
+  t.same([...new Set(levels.map((c) => c.level))].sort(), ['moderate', 'strong'])
+  const timeline = await api.db.selectFrom('complaint_timeline').select('complaint_id').where('action', '=', 'escalate').execute()
+  t.equal(timeline.length, 25, 'one timeline entry each')
+  t.equal((await escalateOverdue(api.app.services, api.clock.now(), 10)).escalated, 0, 'a second run finds nothing')
 })
