@@ -22,6 +22,7 @@ import openapi from './plugins/openapi.js'
 import metrics from './plugins/metrics.js'
 import { ProblemError } from './errors.js'
 import problems, { clientErrorHandler } from './plugins/problems.js'
+import overload from './plugins/overload.js'
 import validation from './plugins/validation.js'
 import systemRoutes from './system/routes.js'
 
@@ -87,7 +88,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     // behind a load balancer the client address (rate limits, logs) comes from X-Forwarded-For
     trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY === 'false' ? false : (config.TRUST_PROXY ?? false),
     ajv: { customOptions: { strict: false } },
-    return503OnClosing: true,
+    // shutting down is answered by plugins/problems.ts, as problem+json with Retry-After
+    return503OnClosing: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const services: Services = {
@@ -108,6 +110,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } })
   await app.register(validation)
   await app.register(problems)
+  // before anything that costs: a saturated replica answers 503 at once
+  await app.register(overload, { database })
   // before authentication: requests without a valid key, per client address (key guessing included)
   await app.register(addressLimit)
   await app.register(auth)

@@ -26,6 +26,11 @@ const Env = Type.Object({
   REFERENCE_PREFIX: Type.String({ pattern: '^[A-Z]{1,8}$', default: 'CP' }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
   SLOW_QUERY_MS: Type.Integer({ minimum: 0, default: 200 }),
+  DB_POOL_SIZE: Type.Integer({ minimum: 1, default: 10, description: 'Postgres connections per replica' }),
+  DB_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 3_000, description: 'a request waits at most this long for a database connection, then answers 503' }),
+  OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1_000, description: 'answer 503 while the mean event-loop delay is above this (0: off; not applied on the embedded database, whose queries run on the event loop)' }),
+  OVERLOAD_MAX_WAITING_QUERIES: Type.Integer({ minimum: 0, default: 200, description: 'answer 503 while more queries than this wait for a database connection (0: off)' }),
+  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000, description: 'Postgres cancels a statement running longer (0: no limit)' }),
   ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^cpk_[A-Za-z0-9_-]{32,}$', description: 'an admin key to create at start (first start of a deployment)' })),
   SCHEDULER_ENABLED: Type.Boolean({ default: true, description: 'run the scheduled jobs in this process (coordinated through the database across replicas)' }),
   CALENDAR_WARN_DAYS: Type.Integer({ minimum: 1, default: 60, description: 'warn this many days before the holiday data runs out' }),
@@ -46,7 +51,7 @@ export type Config = Static<typeof Env>
 
 export class ConfigError extends Error {}
 
-const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
+const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'DB_POOL_SIZE', 'DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'OVERLOAD_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_WAITING_QUERIES', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
   'RATE_LIMIT_ANONYMOUS_PER_MINUTE'])
 const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])

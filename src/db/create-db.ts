@@ -9,6 +9,8 @@ export interface DbHandle {
   /** the Postgres schema holding the tables (tests isolate each file in its own) */
   schema: string
   close(): Promise<void>
+  /** queries waiting for a connection of the pool (real Postgres; the embedded database has none) */
+  waitingQueries?(): number
 }
 
 export interface DbOptions {
@@ -24,6 +26,12 @@ export interface DbOptions {
   onSlowQuery?: (info: { sql: string; ms: number }) => void
   onQueryError?: (info: { sql: string; error: unknown }) => void
   poolSize?: number
+  /** how long a query waits for a free connection or a new one before failing (no unbounded waits) */
+  connectTimeoutMs?: number
+  /** the server cancels a statement running longer than this */
+  statementTimeoutMs?: number
+  /** an idle connection broke (its backend was terminated, the server restarted): the pool replaces it */
+  onPoolError?: (error: Error) => void
 }
 
 // int8 comes back as a string from pg and as a number from PGlite: make both numbers.
@@ -49,10 +57,18 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 10,
       types: pgTypes,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      // how an operator finds the service's sessions in pg_stat_activity (and terminates them)
+      application_name: 'complaint-service',
+      ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
       ...(schema !== 'public' ? { options: `-c search_path=${schema}` } : {}),
     })
+    // without a listener, a connection's error (pg_terminate_backend, a server restart) ends the process:
+    // the pool listens to its idle clients, and this to each client while a query or transaction holds it
+    pool.on('error', (err) => options.onPoolError?.(err))
+    pool.on('connect', (client) => client.on('error', (err) => options.onPoolError?.(err)))
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), log })
-    return { db, backend: 'postgres', schema, close: () => db.destroy() }
+    return { db, backend: 'postgres', schema, close: () => db.destroy(), waitingQueries: () => pool.waitingCount }
   }
 
   // loaded only here: a Postgres deployment never loads the embedded database (its WebAssembly is large)

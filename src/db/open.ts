@@ -19,6 +19,10 @@ export async function openDatabase(config: Config, log: (msg: string) => void = 
     dataDir,
     slowQueryMs: config.SLOW_QUERY_MS,
     onSlowQuery: ({ sql, ms }) => log(`slow query (${ms} ms): ${sql}`),
+    poolSize: config.DB_POOL_SIZE,
+    connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS || undefined,
+    onPoolError: (err) => log(`a database connection broke and is replaced: ${err.message}`),
   })
   try {
     return { ...handle, applied: await migrateToLatest(handle.db, handle.schema) }

@@ -3,6 +3,10 @@ import type { Socket } from 'node:net'
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { ProblemError, type ProblemFieldError } from '../errors.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
+
+/** what a 503 of an unreachable database asks the client to wait */
+const DATABASE_RETRY_AFTER_SECONDS = 5
 
 interface AjvError { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }
 
@@ -35,6 +39,11 @@ export default fp(async function problems(app: FastifyInstance) {
         status: 400, code: 'validation', title: 'Bad Request',
         detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors,
       })
+    } else if (isDatabaseUnavailable(error)) {
+      // the database is away (restarting, failing over, connections exhausted): say so and when to retry
+      request.log.warn({ err: error }, 'database unavailable')
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS))
+      problem = new ProblemError({ status: 503, code: 'database-unavailable', title: 'Service Unavailable', detail: 'the database cannot be reached right now; retry after Retry-After seconds (a create with the same Idempotency-Key, or a step with the same If-Match, is applied at most once)' })
     } else if (INVALID_INPUT_SQLSTATES.has(String((error as { code?: unknown }).code))) {
       // the database refused a value the schemas let through (e.g. text it cannot encode)
       problem = new ProblemError({ status: 400, code: 'invalid-value', title: 'Bad Request', detail: 'a value in the request cannot be stored or searched for' })
@@ -51,7 +60,18 @@ export default fp(async function problems(app: FastifyInstance) {
       })
     }
     if (problem.status === 429 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '60')
+    // also here: errors found before routing (a malformed URL) never reach the onSend hook that sets it
+    reply.header('x-request-id', request.id)
     return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url))
+  })
+
+  // while the service drains for shutdown, new requests are told so (the load balancer sends them elsewhere)
+  let closing = false
+  app.addHook('preClose', async () => { closing = true })
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return
+    reply.header('connection', 'close').header('retry-after', '5')
+    throw new ProblemError({ status: 503, code: 'shutting-down', title: 'Service Unavailable', detail: 'this replica is shutting down: retry (another replica, or this one after its restart)' })
   })
 
   // a path with routes, but not for this method, is 405 with Allow: the methods are collected as routes are added
