@@ -57,6 +57,12 @@ async function openShared(): Promise<DbHandle> {
   return handle
 }
 
+/** removes complaints and everything written about them, keeping keys, reference data and subscriptions */
+export async function clearComplaints(db: DbHandle['db']): Promise<void> {
+  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
+    breaches, due_soon_notices, webhook_attempts, webhook_deliveries, complaints, audit_log`.execute(db)
+}
+
 /** the shared database with the complaint data of earlier tests removed; closing it is the process's job */
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
