@@ -124,7 +124,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
   })
   await app.register(openapi)
-  await app.register(metrics)
+  await app.register(metrics, { schema: database.schema })
   await app.register(systemRoutes, { schema: database.schema })
   await app.register(complaintRoutes)
   await app.register(adminRoutes)
