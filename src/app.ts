@@ -55,7 +55,19 @@ export const urlForLog = (url: string) => {
   return `${url.slice(0, q)}?${names.map((n) => `${encodeURIComponent(n)}=…`).join('&')}`
 }
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pino.DestinationStream): FastifyBaseLogger {
+/** readable lines for a person at a terminal, JSON for everything that reads logs by machine */
+export const prettyLogs = (format: Config['LOG_FORMAT'] | undefined, stdoutIsTTY: boolean) => format === 'pretty' || (format !== 'json' && stdoutIsTTY)
+
+/**
+ * The service's logger: JSON lines with PII redaction, or (prettyLogs) the same records through
+ * pino-pretty, which runs as a transport in a worker thread. A `destination` (tests) takes JSON.
+ */
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'LOG_FORMAT'>>,
+  destination?: pino.DestinationStream,
+  stdoutIsTTY = process.stdout.isTTY === true,
+): FastifyBaseLogger {
+  const pretty = !destination && prettyLogs(config.LOG_FORMAT, stdoutIsTTY)
   return pino(
     {
       level: config.LOG_LEVEL,
@@ -67,6 +79,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pi
           remoteAddress: req.socket?.remoteAddress,
         }),
       },
+      ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: stdoutIsTTY, singleLine: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     },
     destination,
   )
