@@ -231,3 +231,23 @@ export async function failInserts(t: Test, db: DbHandle['db'], table: string, ti
   t.teardown(remove)
   return remove
 }
+
+/** a new, empty database on the server of DATABASE_URL, dropped after the test; returns its URL */
+export async function scratchDatabase(t: Test, prefix: string): Promise<string> {
+  const url = process.env.DATABASE_URL
+  if (!url) throw new Error('scratchDatabase needs DATABASE_URL')
+  const name = `${prefix}_${process.pid}_${Date.now()}_${randomBytes(2).toString('hex')}`
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: url })
+    await c.connect()
+    await c.query(`drop database if exists ${name} with (force)`)
+    await c.end()
+  })
+  const target = new URL(url)
+  target.pathname = `/${name}`
+  return target.toString()
+}

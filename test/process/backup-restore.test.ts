@@ -3,12 +3,11 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import pg from 'pg'
 import t, { type Test } from 'tap'
 import { createDb, type DbHandle } from '../../src/db/create-db.js'
 import { migrateToLatest } from '../../src/db/migrate.js'
 import { STATUSES } from '../../src/domain/vocabulary.js'
-import { defaultNow, testApp, webComplaint, type TestApp } from '../helper.js'
+import { defaultNow, scratchDatabase, testApp, webComplaint, type TestApp } from '../helper.js'
 
 /**
  * docs/operations.md's backup procedures, run as written: a database with complaints in every state
@@ -69,22 +68,6 @@ async function snapshot(api: TestApp) {
   return complaints
 }
 
-async function newDatabase(t: Test, url: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  await admin.end()
-  t.teardown(async () => {
-    const c = new pg.Client({ connectionString: url })
-    await c.connect()
-    await c.query(`drop database if exists ${name} with (force)`)
-    await c.end()
-  })
-  const target = new URL(url)
-  target.pathname = `/${name}`
-  return target.toString()
-}
-
 const tempDir = (t: Test) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'complaints-backup-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -98,9 +81,7 @@ async function openMigrated(options: Parameters<typeof createDb>[0]): Promise<Db
 }
 
 t.test('Postgres: pg_dump -Fc, pg_restore into a new database, and the service finds everything and is ready', { skip: !process.env.DATABASE_URL && 'needs DATABASE_URL (the machine\'s PostgreSQL)' }, async (t) => {
-  const url = process.env.DATABASE_URL!
-  const suffix = `${process.pid}_${Date.now()}`
-  const sourceUrl = await newDatabase(t, url, `backup_source_${suffix}`)
+  const sourceUrl = await scratchDatabase(t, 'backup_source')
   const now = defaultNow()
 
   const source = await testApp(t, { now, database: await openMigrated({ databaseUrl: sourceUrl }) })
@@ -111,7 +92,7 @@ t.test('Postgres: pg_dump -Fc, pg_restore into a new database, and the service f
   // the documented commands, with the machine's client tools
   const dump = path.join(tempDir(t), 'complaints.dump')
   await run('pg_dump', ['--format=custom', '--no-owner', `--file=${dump}`, sourceUrl])
-  const restoredUrl = await newDatabase(t, url, `backup_restored_${suffix}`)
+  const restoredUrl = await scratchDatabase(t, 'backup_restored')
   await run('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${restoredUrl}`, dump])
 
   // a fresh handle on the copy: nothing is migrated, the copy must be complete as it is
