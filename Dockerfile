@@ -10,11 +10,13 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 COPY scripts ./scripts
+COPY ops ./ops
 COPY test ./test
 RUN npx tsc --noEmit && npm run build
 
 FROM node:24-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
+# LOG_FORMAT=json: JSON lines even under `docker run -t`, where stdout is a terminal
+ENV NODE_ENV=production LOG_FORMAT=json HOST=0.0.0.0 PORT=3000 DATA_DIR=/data
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile, but the compiler is a dev dependency; dist/ comes from the build stage

@@ -56,7 +56,19 @@ export const urlForLog = (url: string) => {
   return `${url.slice(0, q)}?${names.map((n) => `${encodeURIComponent(n)}=…`).join('&')}`
 }
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pino.DestinationStream): FastifyBaseLogger {
+/** readable lines for a person at a terminal, JSON for everything that reads logs by machine */
+export const prettyLogs = (format: Config['LOG_FORMAT'] | undefined, stdoutIsTTY: boolean) => format === 'pretty' || (format !== 'json' && stdoutIsTTY)
+
+/**
+ * The service's logger: JSON lines with PII redaction, or (prettyLogs) the same records through
+ * pino-pretty, which runs as a transport in a worker thread. A `destination` (tests) takes JSON.
+ */
+export function createLogger(
+  config: Pick<Config, 'LOG_LEVEL'> & Partial<Pick<Config, 'LOG_FORMAT'>>,
+  destination?: pino.DestinationStream,
+  stdoutIsTTY = process.stdout.isTTY === true,
+): FastifyBaseLogger {
+  const pretty = !destination && prettyLogs(config.LOG_FORMAT, stdoutIsTTY)
   return pino(
     {
       level: config.LOG_LEVEL,
@@ -68,6 +80,7 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL'>, destination?: pi
           remoteAddress: req.socket?.remoteAddress,
         }),
       },
+      ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: stdoutIsTTY, singleLine: true, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
     },
     destination,
   )
@@ -128,7 +141,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       new ProblemError({ status: 429, code: 'rate-limited', title: 'Too Many Requests', detail: `more than ${ctx.max} requests per minute; retry after ${ctx.after}` }),
   })
   await app.register(openapi)
-  await app.register(metrics)
+  await app.register(metrics, { schema: database.schema })
   await app.register(systemRoutes, { schema: database.schema })
   await app.register(complaintRoutes)
   await app.register(adminRoutes)

@@ -18,6 +18,7 @@ const Env = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection string; unset = embedded PGlite' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'PGlite data directory when DATABASE_URL is unset' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  LOG_FORMAT: Type.Enum(['auto', 'json', 'pretty'], { default: 'auto', description: 'json: one JSON object a line; pretty: readable lines (pino-pretty); auto: pretty when stdout is a terminal, else json' }),
   PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'URL printed for the docs; default http://HOST:PORT' })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
   REOPEN_WINDOW_DAYS: Type.Integer({ minimum: 0, default: 30, description: 'days after closure in which a complaint can be reopened' }),

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp, createLogger } from './app.js'
+import { describeDatabase, startupBanner } from './banner.js'
 import { ConfigError, loadConfig } from './config.js'
 import { openDatabase } from './db/open.js'
 import { ensureFirstAdminKey } from './access/keys.js'
@@ -27,10 +28,10 @@ async function main() {
   }
 
   const logger = createLogger(config)
-  const database = await openDatabase(config, (msg) => logger.warn(msg))
-  const app = await buildApp({ config, database, logger })
-  app.log.info({ backend: database.backend, dataDir: database.backend === 'pglite' ? config.DATA_DIR : undefined, applied: database.applied }, 'database ready and migrated')
-  const firstKey = await ensureFirstAdminKey(database.db, new Date(), config.ADMIN_API_KEY)
+  const handle = await openDatabase(config, (msg) => logger.warn(msg))
+  const app = await buildApp({ config, database: handle, logger })
+  app.log.info({ backend: handle.backend, dataDir: handle.backend === 'pglite' ? config.DATA_DIR : undefined, applied: handle.applied }, 'database ready and migrated')
+  const firstKey = await ensureFirstAdminKey(handle.db, new Date(), config.ADMIN_API_KEY)
   // the holiday-data warning goes to the log at start, not only with the daily job
   const coverage = await checkCalendarCoverage(app.services, app.services.clock.now())
   if (!coverage.warning) app.log.info({ coveredThrough: coverage.coveredThrough }, 'holiday data covers the coming months')
@@ -57,23 +58,13 @@ async function main() {
 
   await app.listen({ port: config.PORT, host: config.HOST })
   const base = config.PUBLIC_BASE_URL ?? `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${(app.server.address() as { port: number }).port}`
-  app.log.info(`API docs: ${base}/docs  (OpenAPI document: ${base}/openapi.json)`)
-  // a person at a terminal gets the URL as a plain line too, outside the JSON log stream
-  if (process.stderr.isTTY) console.error(`\n  Complaint service ready on ${database.backend}: API docs at ${base}/docs\n`)
-  if (firstKey && !config.ADMIN_API_KEY) {
-    // a new installation: the one time its first admin key exists in plain text. stderr, not the log stream.
-    app.log.warn('no API key existed: created a first admin key and printed it on stderr (shown once)')
-    console.error([
-      '',
-      '  First admin API key (shown once, only its hash is stored):',
-      `    ${firstKey}`,
-      `  Open ${base}/docs, click Authorize and paste it; then create keys for each role with POST /v1/admin/api-keys.`,
-      database.backend === 'pglite'
-        ? '  Lost it? Stop the service and run `npm run create-admin-key` (the embedded database allows one process).'
-        : '  Lost it? Run `npm run create-admin-key` with the same DATABASE_URL; the service can keep running.',
-      '',
-    ].join('\n'))
-  }
+  const database = describeDatabase(config)
+  app.log.info({ database }, `API docs: ${base}/docs  (OpenAPI document: ${base}/openapi.json)`)
+  const firstKeyPrinted = firstKey && !config.ADMIN_API_KEY ? firstKey : undefined
+  // a new installation: the one time its first admin key exists in plain text. stderr, not the log stream.
+  if (firstKeyPrinted) app.log.warn('no API key existed: created a first admin key and printed it on stderr (shown once)')
+  // plain lines for a person, whatever the log format: where the docs are, which database, the first key
+  process.stderr.write(startupBanner({ base, database, metricsOn: config.METRICS_TOKEN !== undefined, firstKey: firstKeyPrinted, backend: handle.backend }))
 }
 
 main().catch((err) => {

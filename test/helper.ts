@@ -133,6 +133,8 @@ export async function testApp(t: Test, opts: {
   now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger
   /** the contract responses are checked against; default: the committed openapi/openapi.json */
   contract?: ReturnType<typeof createContractChecker>
+  /** a database of the test's own (the app closes it); default: the shared test database, emptied */
+  database?: DbHandle
 } = {}): Promise<TestApp> {
   // the event-loop check of load shedding measures this whole test process (tap, fast-check, the contract
   // checker's schema compiles): off here, tested on a real server in test/faults
@@ -140,7 +142,7 @@ export async function testApp(t: Test, opts: {
   const now = opts.now ?? defaultNow()
   if (!opts.now) t.comment(`now = ${now} (TEST_NOW=${now} reproduces this run)`)
   const clock = new TestClock(now)
-  const database = await testDatabase()
+  const database = opts.database ?? await testDatabase()
   const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })
   await app.ready()
   t.teardown(() => app.close())
@@ -236,4 +238,24 @@ export async function failInserts(t: Test, db: DbHandle['db'], table: string, ti
   }
   t.teardown(remove)
   return remove
+}
+
+/** a new, empty database on the server of DATABASE_URL, dropped after the test; returns its URL */
+export async function scratchDatabase(t: Test, prefix: string): Promise<string> {
+  const url = process.env.DATABASE_URL
+  if (!url) throw new Error('scratchDatabase needs DATABASE_URL')
+  const name = `${prefix}_${process.pid}_${Date.now()}_${randomBytes(2).toString('hex')}`
+  const admin = new pg.Client({ connectionString: url })
+  await admin.connect()
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  t.teardown(async () => {
+    const c = new pg.Client({ connectionString: url })
+    await c.connect()
+    await c.query(`drop database if exists ${name} with (force)`)
+    await c.end()
+  })
+  const target = new URL(url)
+  target.pathname = `/${name}`
+  return target.toString()
 }

@@ -154,6 +154,8 @@ export interface JobTickTable {
   holder: string
   claimed_at: Timestamp
   finished_at: Timestamp | null
+  /** the run's outcome: null while it runs */
+  succeeded: ColumnType<boolean | null, boolean | null | undefined, boolean | null>
 }
 
 export interface JobLeaseTable {

@@ -19,12 +19,17 @@ export interface DbRunCoordinator extends RunCoordinator {
   release(job: string): Promise<void>
   /** keeps renewing the job's lease while a run lasts; call the returned function when it ends */
   keepAlive(job: string, ttlMs: number): () => void
+  /** the scheduled run of `job` in this process succeeded: its tick is marked so when it completes */
+  succeeded(job: string): void
 }
 
 export const newHolderId = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 
 export function createRunCoordinator(db: Kysely<Database>, now: () => Date, holder = newHolderId()): DbRunCoordinator {
   const jobOf = (key: string) => key.slice(0, key.indexOf(':'))
+  // node-cron hands onComplete the key only: the run reports its success in between (a run of a job
+  // never overlaps another of the same job, so one flag per job suffices)
+  const succeededJobs = new Set<string>()
 
   async function acquire(job: string, ttlMs: number, via: Kysely<Database> = db): Promise<boolean> {
     const at = now()
@@ -55,8 +60,10 @@ export function createRunCoordinator(db: Kysely<Database>, now: () => Date, hold
     keepAlive,
     acquire: (job, ttlMs) => acquire(job, ttlMs),
     release: (job) => release(job),
+    succeeded: (job) => void succeededJobs.add(job),
     async shouldRun(key, ttlMs) {
       const job = jobOf(key)
+      succeededJobs.delete(job)
       return db.transaction().execute(async (trx) => {
         if (!(await acquire(job, ttlMs, trx))) return false
         const tick = await trx
@@ -70,8 +77,10 @@ export function createRunCoordinator(db: Kysely<Database>, now: () => Date, hold
       })
     },
     async onComplete(key) {
-      await db.updateTable('job_ticks').set({ finished_at: now() }).where('key', '=', key).execute()
-      await release(jobOf(key))
+      const job = jobOf(key)
+      const succeeded = succeededJobs.delete(job)
+      await db.updateTable('job_ticks').set({ finished_at: now(), succeeded }).where('key', '=', key).execute()
+      await release(job)
     },
   }
 }

@@ -1,24 +1,24 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
-import { sql } from 'kysely'
 import { Gauge, Histogram, Registry } from 'prom-client'
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
-import { calendarCoverage, toLocal } from '../domain/calendar.js'
 import { ProblemError } from '../errors.js'
 import { problems } from '../http/common-schemas.js'
-import { CLOCK_KEYS, CLOCK_SQL, runningClock } from '../sla/clock-sql.js'
+import { DATABASE_GAUGES } from '../metrics/database-gauges.js'
+import { checkReadiness } from '../system/readiness.js'
 
 const digest = (text: string) => createHash('sha256').update(text).digest()
 
 /**
- * Prometheus metrics at /metrics. Request latency is per replica; the business gauges are read from
- * the database at scrape time, so every replica reports the same cluster-wide values.
+ * Prometheus metrics at /metrics. Request latency is per replica; the business gauges
+ * (src/metrics/database-gauges.ts) are read from the database at scrape time, so every replica
+ * reports the same cluster-wide values.
  * Guarded by its own bearer token, METRICS_TOKEN (Prometheus sends it with `authorization:
  * credentials_file`), not by an API key: a scraper needs no role, and the counts of overdue
  * complaints are not for the public. Without METRICS_TOKEN the endpoint is off.
  */
-export default fp(async function metrics(app: FastifyInstance) {
+export default fp(async function metrics(app: FastifyInstance, opts: { schema: string }) {
   const registry = new Registry()
   const s = app.services
 
@@ -31,46 +31,27 @@ export default fp(async function metrics(app: FastifyInstance) {
   })
 
   new Gauge({
-    name: 'complaint_sla_breaches_recorded', help: 'breaches recorded, by clock', labelNames: ['clock'], registers: [registry],
+    name: 'complaint_ready', help: '1 when the database answers and no migration is pending (what /readyz says), else 0', registers: [registry],
     async collect() {
-      const rows = await s.db.selectFrom('breaches').select(['clock', sql<number>`count(*)::int`.as('n')]).groupBy('clock').execute()
-      for (const clock of Object.keys(CLOCK_SQL)) this.set({ clock }, rows.find((r) => r.clock === clock)?.n ?? 0)
+      const readiness = await checkReadiness(s.db, opts.schema, (err) => app.log.warn({ err }, 'readiness check failed'))
+      this.set(readiness.status === 'ready' ? 1 : 0)
     },
   })
-  new Gauge({
-    name: 'complaint_clocks_overdue', help: 'running clocks past their deadline now, by clock', labelNames: ['clock'], registers: [registry],
-    async collect() {
-      const now = s.clock.now()
-      for (const clock of CLOCK_KEYS) {
-        const row = await sql<{ n: number }>`select count(*)::int as n from complaints where ${runningClock(clock, 'due', now)}`.execute(s.db)
-        this.set({ clock }, row.rows[0]?.n ?? 0)
-      }
-    },
-  })
-  new Gauge({
-    name: 'outbox_lag_seconds', help: 'age of the oldest event not yet delivered: not fanned out, or a delivery still pending or retrying (0 when none)', registers: [registry],
-    async collect() {
-      const row = await sql<{ oldest: Date | null }>`select least(
-          (select min(occurred_at) from outbox_events where dispatched_at is null),
-          (select min(occurred_at) from webhook_deliveries where status in ('pending', 'sending', 'retrying'))) as oldest`.execute(s.db)
-      const oldest = row.rows[0]?.oldest
-      this.set(oldest ? Math.max(0, (s.clock.now().getTime() - new Date(oldest).getTime()) / 1000) : 0)
-    },
-  })
-  new Gauge({
-    name: 'webhook_deliveries', help: 'webhook deliveries by status (pending, sending, retrying, succeeded, dead)', labelNames: ['status'], registers: [registry],
-    async collect() {
-      const rows = await s.db.selectFrom('webhook_deliveries').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute()
-      for (const status of ['pending', 'sending', 'retrying', 'succeeded', 'dead']) this.set({ status }, rows.find((r) => r.status === status)?.n ?? 0)
-    },
-  })
-  new Gauge({
-    name: 'calendar_coverage_days_left', help: 'days until the business calendar runs out of holiday data and overrides', registers: [registry],
-    async collect() {
-      const calendar = await s.sla.calendar()
-      this.set(calendarCoverage(calendar.overrides.keys(), toLocal(s.clock.now(), calendar.timeZone).date).daysLeft)
-    },
-  })
+  for (const gauge of DATABASE_GAUGES) {
+    new Gauge({
+      name: gauge.name, help: gauge.help, labelNames: gauge.labelNames ?? [], registers: [registry],
+      async collect() {
+        // series that no longer exist go; a database that does not answer leaves the gauge empty
+        // rather than failing the scrape, so complaint_ready and the request metrics still arrive
+        this.reset()
+        try {
+          for (const sample of await gauge.read(s, s.clock.now())) this.set(sample.labels ?? {}, sample.value)
+        } catch (err) {
+          app.log.warn({ err, metric: gauge.name }, 'metric not collected')
+        }
+      },
+    })
+  }
 
   const token = s.config.METRICS_TOKEN === undefined ? undefined : digest(s.config.METRICS_TOKEN)
   app.get('/metrics', {

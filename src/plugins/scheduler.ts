@@ -50,7 +50,10 @@ export default fp(async function scheduler(app: FastifyInstance) {
           // a run longer than its lease keeps it, so no other replica starts the same job meanwhile
           const stopRenewing = coordinator.keepAlive(name, job.leaseMs)
           const run = job.run(s, s.clock.now()).finally(stopRenewing).then(
-            (result) => app.log.debug({ job: name, result }, 'job finished'),
+            (result) => {
+              coordinator.succeeded(name) // the tick records it: complaint_job_last_success_timestamp_seconds
+              app.log.debug({ job: name, result }, 'job finished')
+            },
             (err: unknown) => app.log.error({ err, job: name }, 'job failed'),
           )
           running.add(run)

@@ -1,8 +1,7 @@
-import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { json, named } from '../http/common-schemas.js'
 import type { FastifyInstance } from 'fastify'
-import { migrationsPending } from '../db/migrate.js'
+import { checkReadiness } from './readiness.js'
 
 export default async function systemRoutes(app: FastifyInstance, opts: { schema: string }) {
   app.get('/healthz', {
@@ -16,14 +15,7 @@ export default async function systemRoutes(app: FastifyInstance, opts: { schema:
   app.get('/readyz', {
     schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', description: 'Readiness: 200 when the database answers and no migration is pending, else 503. Route traffic to a replica only while it is ready.', response: { 200: json('Ready: the database answers and no migration is pending.', Ready), 503: json('Not ready: the database is unreachable or a migration is pending.', Ready) } },
   }, async (_req, reply) => {
-    try {
-      await sql`select 1`.execute(app.services.db)
-      const pending = await migrationsPending(app.services.db, opts.schema)
-      const ready = pending.length === 0
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', database: 'ok', pendingMigrations: pending })
-    } catch (err) {
-      app.log.warn({ err }, 'readiness check failed')
-      return reply.code(503).send({ status: 'not_ready', database: 'unreachable', pendingMigrations: [] })
-    }
+    const readiness = await checkReadiness(app.services.db, opts.schema, (err) => app.log.warn({ err }, 'readiness check failed'))
+    return reply.code(readiness.status === 'ready' ? 200 : 503).send(readiness)
   })
 }

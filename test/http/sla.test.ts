@@ -233,7 +233,7 @@ t.test('the calendar endpoint: coverage warning until next year’s overrides ar
   t.equal(cal.coverage.coveredThrough, 2026)
   t.match(cal.coverage.warning, /2026-12-31/)
   const metrics = await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })
-  t.match(metrics.body, /calendar_coverage_days_left 35/)
+  t.match(metrics.body, `complaint_calendar_coverage_end_timestamp_seconds ${Date.parse('2027-01-01T00:00:00+08:00') / 1000}\n`, 'the data ends with 2026')
 
   const posted = await api.call('PUT', '/v1/admin/calendar/overrides/2027-01-01', { working: false, note: '2027 元旦' })
   t.equal(posted.status, 200)
@@ -254,9 +254,9 @@ t.test('metrics: breaches, overdue clocks and outbox lag', async (t) => {
   api.clock.set('2026-11-26T03:00:00Z')
   await recordBreaches(api.app.services, api.clock.now())
   const body = (await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })).body
-  t.match(body, /complaint_sla_breaches_recorded\{clock="handover"\} 1/)
-  t.match(body, /complaint_clocks_overdue\{clock="handover"\} 1/)
-  t.match(body, /outbox_lag_seconds 3600/)
+  t.match(body, /complaint_sla_breaches_last_hour\{department="service-station",clock="handover"\} 1\n/)
+  t.match(body, /complaint_clocks_overdue\{department="service-station",clock="handover"\} 1\n/)
+  t.match(body, /complaint_outbox_lag_seconds 3600\n/)
   t.match(body, /http_request_duration_seconds_bucket/)
 })
 

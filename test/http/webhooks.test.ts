@@ -244,10 +244,10 @@ t.test('dead letters: a 4xx is not retried, retries end after the limit, a faili
   t.not(page2.items[0].id, page1.items[0].id, 'keyset pages do not overlap')
   t.equal((await api.call('GET', `/v1/webhooks/${subDown.id}/deliveries?cursor=nonsense`)).status, 400)
   const metrics = (await api.app.inject({ method: 'GET', url: '/metrics', headers: metricsHeaders })).body
-  t.match(metrics, /webhook_deliveries\{status="succeeded"\} 2/, 'the two replayed and sent')
-  t.match(metrics, /webhook_deliveries\{status="pending"\} 1/, 'the second complaint to the receiver that answered 410: held')
-  t.match(metrics, /webhook_deliveries\{status="dead"\} 1/, 'the 410 one')
-  t.match(metrics, /outbox_lag_seconds 0/, 'every event fanned out')
+  t.match(metrics, /complaint_webhook_deliveries\{status="succeeded"\} 2\n/, 'the two replayed and sent')
+  t.match(metrics, /complaint_webhook_deliveries\{status="pending"\} 1\n/, 'the second complaint to the receiver that answered 410: held')
+  t.match(metrics, /complaint_webhook_deliveries\{status="dead"\} 1\n/, 'the 410 one')
+  t.match(metrics, /complaint_outbox_lag_seconds 0\n/, 'every event fanned out')
 })
 
 t.test('a receiver answering 410 Gone: the delivery is dead-lettered and the subscription disabled at once, with an event', async (t) => {

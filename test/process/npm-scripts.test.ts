@@ -4,8 +4,8 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import t, { type Test } from 'tap'
+import { scratchDatabase } from '../helper.js'
 
 /**
  * The npm scripts as an operator runs them: `npm start` and `npm run migrate` on compiled code, with
@@ -208,20 +208,7 @@ async function freshDatabase(t: Test): Promise<NodeJS.ProcessEnv> {
     delete env.DATABASE_URL
     return { ...env, DATA_DIR: tempDir(t) }
   }
-  const name = `migrate_${process.pid}_${Date.now()}`
-  const admin = new pg.Client({ connectionString: url })
-  await admin.connect()
-  await admin.query(`create database ${name}`)
-  await admin.end()
-  t.teardown(async () => {
-    const c = new pg.Client({ connectionString: url })
-    await c.connect()
-    await c.query(`drop database if exists ${name}`)
-    await c.end()
-  })
-  const target = new URL(url)
-  target.pathname = `/${name}`
-  return { ...env, DATABASE_URL: target.toString() }
+  return { ...env, DATABASE_URL: await scratchDatabase(t, 'migrate') }
 }
 
 /** a module for --import that fails any import of the embedded database */
