@@ -55,13 +55,19 @@ const statements = [
      history jsonb not null,
      updated_at timestamptz not null,
      unique (complaint_id, kind, period),
-     check ((number is null) = (status = 'unassigned')),
+     -- a notice is numbered in its issuing transaction, after the insert; an unassigned finding never is
+     check (number is null or status <> 'unassigned'),
      check ((department_id is null) = (status = 'unassigned')))`,
   `create index penalty_notices_issued on penalty_notices (issued_at desc, id desc)`,
   `create index penalty_notices_department on penalty_notices (department_id, issued_at desc, id desc)`,
   `create index penalty_notices_bulletin on penalty_notices (bulletin_id)`,
+  `create index penalty_notices_breach on penalty_notices (breach_id)`,
   // what the next bulletin can take: not in one yet, issued or upheld (or unassigned, listed apart)
   `create index penalty_notices_unbulletined on penalty_notices (issued_at) where bulletin_id is null`,
+  // how many months since receipt the job has judged per complaint, so each month is looked at once
+  `create table penalty_months_checked (
+     complaint_id uuid primary key references complaints(id),
+     months integer not null)`,
   `create table penalty_notice_counters (
      year integer primary key,
      last_value integer not null)`,
@@ -94,7 +100,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['penalty_bulletin_lines', 'penalty_notice_counters', 'penalty_notices', 'penalty_bulletins', 'penalty_rules']) {
+  for (const table of ['penalty_bulletin_lines', 'penalty_notice_counters', 'penalty_months_checked', 'penalty_notices', 'penalty_bulletins', 'penalty_rules']) {
     await sql.raw(`drop table if exists ${table}`).execute(db)
   }
   await sql.raw('drop function if exists forbid_signed_bulletin_change()').execute(db)

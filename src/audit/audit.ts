@@ -19,20 +19,21 @@ export interface AuditChange {
 }
 
 export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, change: AuditChange, at: Date): Promise<void> {
+  await writeAudits(trx, ctx, [change], at)
+}
+
+/** several audit entries of one operation in one statement (a job's set-based changes) */
+export async function writeAudits(trx: Transaction<Database>, ctx: AuditContext, changes: AuditChange[], at: Date): Promise<void> {
+  if (changes.length === 0) return
   await trx
     .insertInto('audit_log')
-    .values({
-      at,
-      actor_key_id: ctx.actor.id,
-      actor_role: ctx.actor.role,
-      actor_name: ctx.actor.name,
-      operation: ctx.operation,
-      entity_type: change.entityType,
-      entity_id: change.entityId,
+    .values(changes.map((change) => ({
+      at, actor_key_id: ctx.actor.id, actor_role: ctx.actor.role, actor_name: ctx.actor.name, operation: ctx.operation,
+      entity_type: change.entityType, entity_id: change.entityId,
       before: change.before === null ? null : JSON.stringify(change.before),
       after: change.after === null ? null : JSON.stringify(change.after),
       request_id: ctx.requestId,
-    })
+    })))
     .execute()
 }
 

@@ -366,6 +366,11 @@ export interface PenaltyNoticeTable {
   updated_at: Timestamp
 }
 
+export interface PenaltyMonthsCheckedTable {
+  complaint_id: string
+  months: number
+}
+
 export interface PenaltyNoticeCounterTable {
   year: number
   last_value: number
@@ -396,6 +401,7 @@ export interface Database {
   penalty_rules: PenaltyRulesTable
   penalty_notices: PenaltyNoticeTable
   penalty_notice_counters: PenaltyNoticeCounterTable
+  penalty_months_checked: PenaltyMonthsCheckedTable
   penalty_bulletins: PenaltyBulletinTable
   penalty_bulletin_lines: PenaltyBulletinLineTable
   webhook_subscriptions: WebhookSubscriptionTable

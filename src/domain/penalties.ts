@@ -170,6 +170,13 @@ function breachNotice(b: BreachFact, kind: NoticeKind, major: boolean, versions:
   }
 }
 
+/** how many months since receipt are complete at `now` */
+export function monthsComplete(receivedAt: Date, now: Date, timeZone: string): number {
+  let n = 0
+  while (n < MAX_MONTHS && monthComplete(receivedAt, n + 1, timeZone).getTime() <= now.getTime()) n++
+  return n
+}
+
 /**
  * Every notice the complaint owes at `now`:
  * - one per breach of the handover and first-reply limits (per cycle), at the flat amounts;
@@ -209,6 +216,26 @@ export function owedNotices(facts: PenaltyFacts, versions: readonly PenaltyRules
   const seen = new Set<string>()
   return owed.filter((n) => !seen.has(noticeKey(n)) && seen.add(noticeKey(n)))
 }
+
+// ---- what happens to a notice ----
+
+export type NoticeStatus = 'issued' | 'contested' | 'upheld' | 'waived' | 'confirmed' | 'fulfilled' | 'unassigned'
+export type NoticeAction = 'contest' | 'waive' | 'uphold' | 'fulfil'
+
+/**
+ * The department contests an issued notice; a CS manager waives (issued or contested) or upholds
+ * (contested) it; signing the weekly bulletin confirms issued and upheld notices; finance fulfils
+ * confirmed ones. Waived and fulfilled are final; an unassigned finding is never a notice.
+ */
+export const NOTICE_TRANSITIONS: Record<NoticeAction, { from: readonly NoticeStatus[]; to: NoticeStatus }> = {
+  contest: { from: ['issued'], to: 'contested' },
+  waive: { from: ['issued', 'contested'], to: 'waived' },
+  uphold: { from: ['contested'], to: 'upheld' },
+  fulfil: { from: ['confirmed'], to: 'fulfilled' },
+}
+
+/** what signing a bulletin confirms */
+export const CONFIRMABLE: readonly NoticeStatus[] = ['issued', 'upheld']
 
 // ---- the weekly bulletin (办法 §7.8) ----
 
