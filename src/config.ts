@@ -41,6 +41,10 @@ const Env = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{16,}$', description: 'GET /metrics needs `Authorization: Bearer <this>` (16+ printable characters); unset = /metrics is off (404)' })),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'requests per minute per client address without a valid API key (public routes, unknown paths, 401s), checked before authentication, per replica' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key, per replica' }),
+  PENALTIES_FROM: Type.Optional(Type.String({
+    pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})$',
+    description: 'penalty notices are owed only for deadlines missed and months completed from this instant on (RFC 3339); unset = all. Set it when penalties start on an installation that already has breaches',
+  })),
   PENALTY_BULLETIN_CRON: Type.String({ minLength: 9, default: '0 17 * * 5', description: 'when the weekly penalty bulletin is drawn up for the previous week: a cron expression in BUSINESS_TIMEZONE (default Friday 17:00)' }),
 })
 
@@ -72,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)
   }
   if (!Value.Check(Env, withDefaults)) throw new ConfigError('invalid configuration')
+  if (withDefaults.PENALTIES_FROM && Number.isNaN(Date.parse(withDefaults.PENALTIES_FROM))) throw new ConfigError(`invalid configuration:\n  PENALTIES_FROM: is not an instant (got ${JSON.stringify(withDefaults.PENALTIES_FROM)})`)
   if (!validCron(withDefaults.PENALTY_BULLETIN_CRON)) throw new ConfigError(`invalid configuration:\n  PENALTY_BULLETIN_CRON: is not a cron expression (got ${JSON.stringify(withDefaults.PENALTY_BULLETIN_CRON)})`)
   return withDefaults
 }

@@ -186,9 +186,9 @@ export function monthsComplete(receivedAt: Date, now: Date, timeZone: string): n
  * - one per full month since receipt at whose completion the complaint was unclosed, at the month's
  *   factor × the standard of its level at that moment.
  * Amounts follow the rule version in force when the notice became owed. The result only grows with
- * `now`, and holds each key at most once.
+ * `now`, and holds each key at most once. With `since`, nothing owed before it counts.
  */
-export function owedNotices(facts: PenaltyFacts, versions: readonly PenaltyRules[], now: Date, timeZone: string): OwedNotice[] {
+export function owedNotices(facts: PenaltyFacts, versions: readonly PenaltyRules[], now: Date, timeZone: string, since?: Date): OwedNotice[] {
   const owed: OwedNotice[] = []
   for (const b of facts.breaches) {
     const kind = BREACH_KINDS[b.clock]
@@ -214,7 +214,8 @@ export function owedNotices(facts: PenaltyFacts, versions: readonly PenaltyRules
   }
   // one per key: the breaches table already holds one breach per complaint, clock and cycle
   const seen = new Set<string>()
-  return owed.filter((n) => !seen.has(noticeKey(n)) && seen.add(noticeKey(n)))
+  // penalties that started on an installation with a past owe nothing for that past
+  return owed.filter((n) => (!since || n.owedAt.getTime() >= since.getTime()) && !seen.has(noticeKey(n)) && seen.add(noticeKey(n)))
 }
 
 // ---- what happens to a notice ----

@@ -63,14 +63,15 @@ const ISSUE_BATCH = 500
  */
 export async function issuePenaltyNotices(s: Services, now: Date): Promise<{ issued: number; unassigned: number; complaints: number }> {
   const timeZone = s.config.BUSINESS_TIMEZONE
-  const ids = await repo.penaltyCandidates(s.db, now, timeZone, ISSUE_BATCH)
+  const since = s.config.PENALTIES_FROM ? new Date(s.config.PENALTIES_FROM) : null
+  const ids = await repo.penaltyCandidates(s.db, now, timeZone, ISSUE_BATCH, since)
   if (ids.length === 0) return { issued: 0, unassigned: 0, complaints: 0 }
   return s.db.transaction().execute(async (trx) => {
     const versions = await repo.ruleVersions(trx)
     const complaints = await repo.loadPenaltyFacts(trx, ids)
     const existing = await repo.existingKeys(trx, ids)
     const change = (status: NoticeStatus): NoticeChange => ({ at: now.toISOString(), status, actor: SCHEDULER, reason: null })
-    const rows = complaints.flatMap((c) => owedNotices(c.facts, versions, now, timeZone)
+    const rows = complaints.flatMap((c) => owedNotices(c.facts, versions, now, timeZone, since ?? undefined)
       .filter((n) => !existing.has(`${c.id}:${noticeKey(n)}`))
       .map((n) => {
         const status: NoticeStatus = n.departmentId === null ? 'unassigned' : 'issued'

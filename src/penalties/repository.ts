@@ -20,10 +20,10 @@ const KIND_OF_CLOCK = sql<string>`case b.clock when 'handover' then 'handover_la
  * while the complaint was still open (or before it ended). Month n completes at the local receipt
  * time plus n months (Postgres clamps to the end of a shorter month, as the rule does).
  */
-export async function penaltyCandidates(db: Db, now: Date, timeZone: string, limit: number): Promise<string[]> {
+export async function penaltyCandidates(db: Db, now: Date, timeZone: string, limit: number, since: Date | null): Promise<string[]> {
   const rows = await sql<{ id: string }>`
     select complaint_id as id from breaches b
-    where b.clock in ('handover', 'first_reply', 'closure') and b.due_at < ${now}
+    where b.clock in ('handover', 'first_reply', 'closure') and b.due_at < ${now} and b.due_at >= coalesce(${since}::timestamptz, '-infinity')
       and not exists (select 1 from penalty_notices n where n.complaint_id = b.complaint_id and n.kind = ${KIND_OF_CLOCK} and n.period = b.cycle)
     union
     select c.id from complaints c

@@ -101,6 +101,13 @@ t.test('the rule version in force when a notice became owed sets its amount', as
   t.same(owed.map((n) => [n.period, n.rulesVersion, n.amountFen]), [[1, 1, 5_000], [2, 2, 8_000]])
 })
 
+t.test('with a start, nothing owed before it counts', async (t) => {
+  const received = at('2026-08-03T02:00:00Z')
+  const facts = { receivedAt: received, history: [{ from: received, state: open() }], breaches: [breach('handover', 1, '2026-08-03T10:00:00Z')] }
+  const owed = owedNotices(facts, [V1], at('2026-11-10T00:00:00Z'), TZ, at('2026-09-15T00:00:00Z'))
+  t.same(owed.map((n) => [n.kind, n.period]), [['monthly', 2], ['monthly', 3]], 'not the August breach nor month 1 (3 September)')
+})
+
 t.test('amounts saturate instead of overflowing a safe integer', async (t) => {
   const steep: PenaltyRules = { ...V1, monthlyMultiplier: 10, monthlyGrowth: 'compound' }
   const received = at('2020-01-01T02:00:00Z')

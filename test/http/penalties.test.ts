@@ -297,3 +297,19 @@ t.test('the CSV and the printable page hold the JSON figures; every value is esc
   t.match(page, /总经理签发/, 'a signature line for the general manager')
   t.equal((await api.call('GET', `/v1/penalty-bulletins/${draft.id}`, undefined, { accept: '*/*' })).headers['content-type'], 'application/json; charset=utf-8', 'JSON by default')
 })
+
+t.test('PENALTIES_FROM: penalties started on an installation with a past owe nothing for that past', async (t) => {
+  const api = await testApp(t, { now: sh('2026-11-16T10:00:00'), env: { PENALTIES_FROM: sh('2026-11-18T00:00:00') } })
+  const early = await unsigned(api, 'service-station') // handover due Mon 16 Nov 18:00: before penalties started
+  await runSlaSweep(api.app.services, new Date(sh('2026-11-16T18:01:00')))
+  api.clock.set(sh('2026-11-18T10:00:00'))
+  const later = await unsigned(api, 'sales') // handover due Wed 18 Nov 18:00
+  const issued = await sweepAndIssue(api, '2026-11-18T18:30:00')
+  t.equal(issued.issued, 1)
+  t.same((await noticesOf(api, early.id)).length, 0, 'the breach of 16 November is not fined')
+  t.same((await noticesOf(api, later.id)).map((n) => n.kind), ['handover_late'])
+  const { loadConfig } = await import('../../src/config.js')
+  t.throws(() => loadConfig({ PENALTIES_FROM: '2026-13-40T00:00:00Z' }), /PENALTIES_FROM: is not an instant/)
+  t.throws(() => loadConfig({ PENALTY_BULLETIN_CRON: 'every friday' }), /PENALTY_BULLETIN_CRON/)
+  t.equal(loadConfig({ PENALTY_BULLETIN_CRON: '0 9 * * 1' }).PENALTY_BULLETIN_CRON, '0 9 * * 1')
+})
