@@ -15,6 +15,7 @@ import webhookRoutes from './webhooks/routes.js'
 import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
+import penaltyRoutes from './penalties/routes.js'
 import addressLimit from './plugins/address-limit.js'
 import auth from './plugins/auth.js'
 import responses from './plugins/responses.js'
@@ -147,6 +148,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(adminRoutes)
   await app.register(accessRoutes)
   await app.register(slaRoutes)
+  await app.register(penaltyRoutes)
   await app.register(scheduler)
   await app.register(jobRoutes)
   await app.register(webhookRoutes)

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { validate as validCron } from 'node-cron'
 
 /** an address or CIDR (IPv4 or IPv6), or a named range of proxy-addr */
 const PROXY = '([0-9A-Fa-f]*[.:][0-9A-Fa-f.:]*(/\\d{1,3})?|loopback|linklocal|uniquelocal)'
@@ -46,6 +47,11 @@ const Env = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{16,}$', description: 'GET /metrics needs `Authorization: Bearer <this>` (16+ printable characters); unset = /metrics is off (404)' })),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'requests per minute per client address without a valid API key (public routes, unknown paths, 401s), checked before authentication, per replica' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key, per replica' }),
+  PENALTIES_FROM: Type.Optional(Type.String({
+    pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})$',
+    description: 'penalty notices are owed only for deadlines missed and months completed from this instant on (RFC 3339); unset = all. Set it when penalties start on an installation that already has breaches',
+  })),
+  PENALTY_BULLETIN_CRON: Type.String({ minLength: 9, default: '0 17 * * 5', description: 'when the weekly penalty bulletin is drawn up for the previous week: a cron expression in BUSINESS_TIMEZONE (default Friday 17:00)' }),
 })
 
 export type Config = Static<typeof Env>
@@ -76,5 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)
   }
   if (!Value.Check(Env, withDefaults)) throw new ConfigError('invalid configuration')
+  if (withDefaults.PENALTIES_FROM && Number.isNaN(Date.parse(withDefaults.PENALTIES_FROM))) throw new ConfigError(`invalid configuration:\n  PENALTIES_FROM: is not an instant (got ${JSON.stringify(withDefaults.PENALTIES_FROM)})`)
+  if (!validCron(withDefaults.PENALTY_BULLETIN_CRON)) throw new ConfigError(`invalid configuration:\n  PENALTY_BULLETIN_CRON: is not a cron expression (got ${JSON.stringify(withDefaults.PENALTY_BULLETIN_CRON)})`)
   return withDefaults
 }

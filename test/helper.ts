@@ -67,9 +67,11 @@ export async function clearComplaints(db: DbHandle['db']): Promise<void> {
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
   await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
+    penalty_bulletin_lines, penalty_notices, penalty_bulletins, penalty_notice_counters, penalty_months_checked,
     breaches, due_soon_notices, webhook_attempts, webhook_deliveries, webhook_subscriptions,
     complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
+  await sql`delete from penalty_rules where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }
 }
 

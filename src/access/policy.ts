@@ -15,6 +15,8 @@ export const OWN_CREDENTIAL = 'own credential' as const
 const CS: Role[] = ['cs_agent', 'cs_manager']
 const READ_COMPLAINTS: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'auditor', 'integration']
 const EVERY_ROLE: Role[] = [...ROLES]
+const PENALTY_READERS: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'finance', 'auditor']
+const BULLETIN_READERS: Role[] = ['cs_agent', 'cs_manager', 'management', 'finance', 'auditor']
 
 export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeof OWN_CREDENTIAL> = {
   healthz: PUBLIC,
@@ -77,6 +79,24 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   getDelivery: ['admin', 'integration'],
   replayDelivery: ['admin', 'integration'],
   replayWebhookDeliveries: ['admin', 'integration'],
+
+  // penalties (seed 002 §7.6–§7.9): the CS centre draws up, departments contest their own, CS managers
+  // decide disputes, the general manager signs the bulletin, finance collects
+  listPenaltyRules: ['admin', 'cs_manager', 'management', 'finance', 'auditor'],
+  createPenaltyRules: ['admin'],
+  listPenaltyNotices: PENALTY_READERS,
+  getPenaltyNotice: PENALTY_READERS,
+  contestPenaltyNotice: ['department'],
+  waivePenaltyNotice: ['cs_manager'],
+  upholdPenaltyNotice: ['cs_manager'],
+  fulfilPenaltyNotice: ['finance'],
+  getPenaltyLedger: PENALTY_READERS,
+  // the bulletin names every department's fines: department keys read their own notices and ledger line instead
+  listPenaltyBulletins: BULLETIN_READERS,
+  getPenaltyBulletin: BULLETIN_READERS,
+  drawUpPenaltyBulletin: CS,
+  signPenaltyBulletin: ['management'],
+  fulfilPenaltyBulletinLine: ['finance'],
 
   listApiKeys: ['admin'],
   createApiKey: ['admin'],

@@ -327,7 +327,85 @@ export interface WebhookAttemptTable {
   next_attempt_at: Timestamp | null
 }
 
+export interface PenaltyRulesTable {
+  version: number
+  rules: Json<unknown>
+  note: string | null
+  created_at: ColumnType<Date, Date | string | undefined, never>
+  created_by: string | null
+}
+
+/** one change of a notice's status: who, when, why */
+export interface NoticeChange {
+  at: string
+  status: string
+  actor: Actor
+  reason: string | null
+}
+
+export interface PenaltyNoticeTable {
+  id: string
+  /** PN-YYYY-NNNNNN; null for an unassigned finding, which is not a notice */
+  number: string | null
+  complaint_id: string
+  complaint_reference: string
+  kind: string
+  /** the clock cycle of a breach, or the month of a monthly notice */
+  period: number
+  breach_id: number | null
+  department_id: string | null
+  level: string
+  standard_fen: number
+  factor: number
+  amount_fen: number
+  rules_version: number
+  owed_at: Timestamp
+  reason: string
+  status: string
+  issued_at: Timestamp
+  bulletin_id: string | null
+  history: Json<NoticeChange[]>
+  updated_at: Timestamp
+}
+
+export interface PenaltyMonthsCheckedTable {
+  complaint_id: string
+  months: number
+}
+
+export interface PenaltyNoticeCounterTable {
+  year: number
+  last_value: number
+}
+
+export interface PenaltyBulletinTable {
+  id: string
+  /** YYYY-MM-DD, the Monday of the week in the business time zone */
+  week_start: string
+  status: string
+  notices: number
+  total_fen: number
+  drawn_up_at: Timestamp
+  drawn_up_by: Json<Actor>
+  signed_at: Timestamp | null
+  signed_by: Json<Actor> | null
+}
+
+export interface PenaltyBulletinLineTable {
+  bulletin_id: string
+  department_id: string
+  kind: string
+  notices: number
+  amount_fen: number
+}
+
 export interface Database {
+  penalty_rules: PenaltyRulesTable
+  penalty_notices: PenaltyNoticeTable
+  penalty_notice_counters: PenaltyNoticeCounterTable
+  penalty_months_checked: PenaltyMonthsCheckedTable
+  penalty_bulletins: PenaltyBulletinTable
+  penalty_bulletin_lines: PenaltyBulletinLineTable
   webhook_subscriptions: WebhookSubscriptionTable
   webhook_deliveries: WebhookDeliveryTable
   webhook_attempts: WebhookAttemptTable
@@ -364,3 +442,5 @@ export type ApiKey = Selectable<ApiKeyTable>
 export type AuditEntry = Selectable<AuditTable>
 export type WebhookSubscription = Selectable<WebhookSubscriptionTable>
 export type WebhookDelivery = Selectable<WebhookDeliveryTable>
+export type PenaltyNotice = Selectable<PenaltyNoticeTable>
+export type PenaltyBulletin = Selectable<PenaltyBulletinTable>

@@ -95,6 +95,14 @@ export interface ClockFacts {
   pauses?: PauseInterval[]
 }
 
+/**
+ * The level whose limits a complaint runs on: its own (`general` before assessment), except that a
+ * major complaint — every external one is major — runs on the strong limits whatever its level.
+ * Penalties use the same level for their standards (docs/penalties.md).
+ */
+export const effectiveLevel = (f: { level: Level | null; major: boolean; externalBody?: string | null }): Level =>
+  f.major || f.externalBody ? 'strong' : (f.level ?? 'general')
+
 export const CLOCKS = ['handover', 'firstReply', 'closure', 'callback'] as const
 export type ClockName = (typeof CLOCKS)[number]
 
@@ -140,7 +148,7 @@ function warnAt(start: Date, due: Date, business: boolean, ratio: number, cal: B
  * override wins.
  */
 export function computeDeadlines(f: ClockFacts, policy: SlaPolicy, cal: BusinessCalendar): Deadlines {
-  const row = policy.levels[f.major || f.externalBody ? 'strong' : (f.level ?? 'general')]
+  const row = policy.levels[effectiveLevel(f)]
   // the intake channel's override and the external body's both apply, each where it is stricter
   const overrides = [policy.channelOverrides[f.channel], f.externalBody ? policy.channelOverrides[f.externalBody as Channel] : undefined]
   const pauses = f.pauses ?? []

@@ -92,7 +92,7 @@ export function problems(...codes: ProblemStatus[]) {
 export { problemResponse }
 
 /** response headers a route sets itself; the document describes each once (src/http/openapi-shape.ts) */
-export type RouteHeader = 'etag' | 'location' | 'idempotent-replayed'
+export type RouteHeader = 'etag' | 'location' | 'idempotent-replayed' | 'content-disposition'
 
 /** a JSON success response, described in words, with the headers the route sets */
 export const json = <T extends TSchema>(description: string, schema: T, headers: RouteHeader[] = []) => ({

@@ -19,11 +19,12 @@ export const HEADERS: Record<string, Json> = {
   Location: { description: 'the URL of the created resource', schema: { type: 'string' }, required: true },
   IdempotentReplayed: { description: '`true` when this is the stored response of an earlier request with the same `Idempotency-Key`', schema: { type: 'string', enum: ['true'] } },
   WWWAuthenticate: { description: 'the authentication scheme: `Bearer`', schema: { type: 'string' }, required: true },
+  ContentDisposition: { description: 'with a downloadable form (CSV): the file name to save it under', schema: { type: 'string' } },
 }
 const ref = (name: string) => ({ $ref: `#/components/headers/${name}` })
 const HEADER_NAMES: Record<string, string> = {
   RequestId: 'x-request-id', RateLimitLimit: 'x-ratelimit-limit', RateLimitRemaining: 'x-ratelimit-remaining', RateLimitReset: 'x-ratelimit-reset',
-  RetryAfter: 'retry-after', ETag: 'etag', Location: 'location', IdempotentReplayed: 'idempotent-replayed', WWWAuthenticate: 'www-authenticate',
+  RetryAfter: 'retry-after', ETag: 'etag', Location: 'location', IdempotentReplayed: 'idempotent-replayed', WWWAuthenticate: 'www-authenticate', ContentDisposition: 'content-disposition',
 }
 const BY_HEADER = Object.fromEntries(Object.entries(HEADER_NAMES).map(([name, header]) => [header, name]))
 const withHeaders = (...names: string[]) => Object.fromEntries(names.map((n) => [HEADER_NAMES[n]!, ref(n)]))

@@ -1,11 +1,13 @@
+import type { Config } from '../config.js'
 import type { Services } from '../context.js'
+import { runPenalties, runPenaltyBulletin } from './penalties.js'
 import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
 
 /** The scheduled jobs: each a function of (services, now) that the scheduler, the API and tests call. */
 export interface JobDefinition {
-  /** cron expression in the business time zone */
-  schedule: string
+  /** cron expression in the business time zone, or the setting that holds it */
+  schedule: string | ((config: Config) => string)
   /** a holder that dies keeps the job for at most this long */
   leaseMs: number
   description: string
@@ -31,6 +33,18 @@ export const JOBS = {
     description: 'warns while the holiday data is about to run out',
     run: checkCalendarCoverage,
   },
+  penalties: {
+    schedule: '*/5 * * * *',
+    leaseMs: 10 * 60_000,
+    description: 'issues the penalty notices owed (breaches of the handover, first-reply and closure limits; full months unclosed) once each (penalty.issued)',
+    run: runPenalties,
+  },
+  'penalty-bulletin': {
+    schedule: (config) => config.PENALTY_BULLETIN_CRON,
+    leaseMs: 10 * 60_000,
+    description: 'draws up the draft penalty bulletin of the previous Monday–Sunday (PENALTY_BULLETIN_CRON, default Friday 17:00)',
+    run: runPenaltyBulletin,
+  },
   housekeeping: {
     schedule: '30 3 * * *',
     leaseMs: 10 * 60_000,
@@ -40,4 +54,6 @@ export const JOBS = {
 } satisfies Record<string, JobDefinition>
 
 export type JobName = keyof typeof JOBS
+
+export const scheduleOf = (job: JobDefinition, config: Config): string => (typeof job.schedule === 'function' ? job.schedule(config) : job.schedule)
 export const JOB_NAMES = Object.keys(JOBS) as JobName[]

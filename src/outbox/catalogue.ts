@@ -24,6 +24,12 @@ export const EVENT_TYPES = {
   'complaint.management_flagged': 'a strong complaint failed again: flagged to management',
   'sla.due_soon': 'a clock passed the due-soon share (80%) of its limit',
   'sla.breached': 'a clock passed its deadline (once per complaint, clock and cycle)',
+  'penalty.issued': 'a penalty notice (《客户抱怨闭环处理处罚通知单》) was issued against a department',
+  'penalty.contested': 'the department disputed a penalty notice',
+  'penalty.upheld': 'a CS manager rejected the dispute: the notice stands',
+  'penalty.waived': 'a CS manager waived a penalty notice: nothing is collected',
+  'penalty.fulfilled': 'finance recorded that a confirmed notice was collected',
+  'bulletin.published': 'the general manager signed the weekly penalty bulletin (《执行部门抱怨闭环处理处罚通报》); its notices are confirmed',
   'webhook.subscription_disabled': 'a subscription kept failing, or its receiver answered 410 Gone, and was disabled',
 } as const
 

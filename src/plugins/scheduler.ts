@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { conflict, notFound } from '../errors.js'
 import { createRunCoordinator, type DbRunCoordinator } from '../jobs/coordinator.js'
-import { JOBS, type JobName } from '../jobs/index.js'
+import { JOBS, scheduleOf, type JobName } from '../jobs/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -45,7 +45,7 @@ export default fp(async function scheduler(app: FastifyInstance) {
     if (!s.config.SCHEDULER_ENABLED) return
     for (const [name, job] of Object.entries(JOBS)) {
       const task = cron.schedule(
-        job.schedule,
+        scheduleOf(job, s.config),
         () => {
           // a run longer than its lease keeps it, so no other replica starts the same job meanwhile
           const stopRenewing = coordinator.keepAlive(name, job.leaseMs)

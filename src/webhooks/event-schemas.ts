@@ -1,6 +1,7 @@
 import { Type, type TSchema } from 'typebox'
 import { ComplaintSchema, StepFacts } from '../complaints/schemas.js'
 import { DateTime, named, Uuid } from '../http/common-schemas.js'
+import { PenaltyBulletinSchema, PenaltyNoticeSchema } from '../penalties/schemas.js'
 import { EVENT_TYPES, EVENT_TYPE_NAMES, type EventType } from '../outbox/catalogue.js'
 
 /**
@@ -18,9 +19,14 @@ const SubscriptionDisabledData = named('SubscriptionDisabledData', Type.Object({
   reason: Type.String(),
 }, { description: 'which subscription stopped receiving events, and why' }))
 
+const PenaltyEventData = named('PenaltyEventData', Type.Object({ notice: PenaltyNoticeSchema }, { description: 'the notice after the change, with its history' }))
+const BulletinEventData = named('BulletinEventData', Type.Object({ bulletin: PenaltyBulletinSchema }, { description: 'the signed bulletin: its figures per department and its totals' }))
+
 function dataOf(type: EventType): TSchema {
   if (type.startsWith('complaint.') || type.startsWith('sla.')) return ComplaintEventData
   if (type === 'webhook.subscription_disabled') return SubscriptionDisabledData
+  if (type.startsWith('penalty.')) return PenaltyEventData
+  if (type === 'bulletin.published') return BulletinEventData
   throw new Error(`no payload schema for event type ${type}: add it to src/webhooks/event-schemas.ts`)
 }
 

@@ -4,6 +4,8 @@ import { ROLES, OWN_CREDENTIAL, PERMISSIONS, PUBLIC, type Role } from '../../src
 import { createLogger } from '../../src/app.js'
 import { operationMatchers, testApp, webComplaint, type TestApp } from '../helper.js'
 import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
+import { runSlaSweep } from '../../src/jobs/sla-sweep.js'
+import { runPenalties } from '../../src/jobs/penalties.js'
 
 /** a complaint of the service-station, handed over, so every lifecycle operation has something to act on */
 async function fixture(api: TestApp) {
@@ -15,7 +17,13 @@ async function fixture(api: TestApp) {
   const webhook = (await api.call('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', eventTypes: ['complaint.*'] })).json
   await dispatchOnce(api.app.services) // one delivery (to a closed port): something for the delivery log
   const delivery = await api.db.selectFrom('webhook_deliveries').select('id').executeTakeFirstOrThrow()
-  return { complaint: c, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
+  // a penalty notice (its handover limit ran out at 18:00, unsigned) and last week's bulletin
+  const later = new Date(Date.parse(c.deadlines.handoverDueAt) + 60 * 60_000)
+  await runSlaSweep(api.app.services, later)
+  await runPenalties(api.app.services, later)
+  const notice = await api.db.selectFrom('penalty_notices').select('id').where('complaint_id', '=', c.id).executeTakeFirstOrThrow()
+  const bulletin = (await api.call('POST', '/v1/penalty-bulletins', { weekStart: '2026-11-16' })).json
+  return { complaint: c, noticeId: notice.id, bulletinId: bulletin.id as string, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
 }
 
 t.test('every operation in the OpenAPI document: allowed roles get through, others get 403, no key gets 401', async (t) => {
@@ -36,6 +44,9 @@ t.test('every operation in the OpenAPI document: allowed roles get through, othe
       .replace('/v1/admin/categories/{id}', '/v1/admin/categories/sales')
       .replace('/v1/webhooks/{id}', `/v1/webhooks/${f.webhookId}`)
       .replace('/v1/deliveries/{id}', `/v1/deliveries/${f.deliveryId}`)
+      .replace('/v1/penalty-notices/{id}', `/v1/penalty-notices/${f.noticeId}`)
+      .replace('/v1/penalty-bulletins/{id}', `/v1/penalty-bulletins/${f.bulletinId}`)
+      .replace('{departmentId}', 'service-station')
       .replace('{date}', '2027-01-01')
       .replace('{name}', 'calendar-coverage')
       .replace('{id}', f.complaint.id)

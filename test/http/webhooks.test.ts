@@ -279,7 +279,7 @@ t.test('a receiver answering 410 Gone: the delivery is dead-lettered and the sub
 t.test('the event catalogue lists every event type the code emits', async (t) => {
   const root = new URL('../../src/', import.meta.url).pathname
   const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(path.join(dir, f)).isDirectory() ? files(path.join(dir, f)) : [path.join(dir, f)]))
-  const emitted = new Set(files(root).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'((?:complaint|sla|webhook)\.[a-z_]+)'/g)].map((m) => m[1]!)))
+  const emitted = new Set(files(root).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/'((?:complaint|sla|webhook|penalty|bulletin)\.[a-z_]+)'/g)].map((m) => m[1]!)))
   for (const type of emitted) t.ok(type in EVENT_TYPES, `${type} is in the catalogue`)
   const doc = (await testApp(t)).app.swagger() as any
   t.same(Object.keys(doc.webhooks).sort(), Object.keys(EVENT_TYPES).sort(), 'and in the OpenAPI document')
