@@ -19,7 +19,7 @@ const statements = [
      note text,
      created_at timestamptz not null default now(),
      created_by text)`,
-  `insert into penalty_rules (version, rules, note) values (1, '${JSON.stringify(rulesV1)}', 'seed 002 §7.6 with SPEC §3.4 defaults')`,
+  `insert into penalty_rules (version, rules, note) values (1, '${JSON.stringify(rulesV1)}', 'seed 002 §7.6 with the defaults of docs/penalties.md')`,
   `create table penalty_bulletins (
      id uuid primary key,
      week_start text not null unique check (week_start ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'),
