@@ -59,17 +59,16 @@ async function openShared(): Promise<DbHandle> {
 
 /** removes complaints and everything written about them, keeping keys, reference data and subscriptions */
 export async function clearComplaints(db: DbHandle['db']): Promise<void> {
-  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
-    breaches, due_soon_notices, webhook_attempts, webhook_deliveries, complaints, audit_log`.execute(db)
+  // cascade: every table about complaints (timeline, notes, replies, breaches, penalty notices, reports' notices …) goes with them
+  await sql`truncate complaints, outbox_events, idempotency_keys, reference_counters, audit_log, webhook_attempts, webhook_deliveries,
+    penalty_bulletin_lines, penalty_bulletins, penalty_notice_counters cascade`.execute(db)
 }
 
 /** the shared database with the complaint data of earlier tests removed; closing it is the process's job */
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
-  await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
-    penalty_bulletin_lines, penalty_notices, penalty_bulletins, penalty_notice_counters, penalty_months_checked,
-    breaches, due_soon_notices, webhook_attempts, webhook_deliveries, webhook_subscriptions,
-    complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
+  await clearComplaints(handle.db)
+  await sql`truncate webhook_subscriptions, receivers, api_keys, calendar_overrides, job_ticks, job_leases cascade`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
   await sql`delete from penalty_rules where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }

@@ -59,6 +59,11 @@ export async function checkInvariants(db: Kysely<Database>): Promise<Violation[]
       select b.id from breaches b
       where not exists (select 1 from complaint_timeline t where t.complaint_id = b.complaint_id and t.action = 'sla_breached' and (t.data ->> 'cycle')::int = b.cycle and t.data ->> 'clock' = b.clock)
          or not exists (select 1 from outbox_events o where o.complaint_id = b.complaint_id and o.type = 'sla.breached' and (o.payload -> 'data' -> 'facts' ->> 'cycle')::int = b.cycle and o.payload -> 'data' -> 'facts' ->> 'clock' = b.clock)`],
+    ['a penalty notice is issued once per complaint, kind and cycle or month', sql`
+      select complaint_id, kind, period, count(*)::int from penalty_notices group by 1, 2, 3 having count(*) > 1`],
+    ['penalty notice numbers are unique and gap-free per year', sql`
+      select split_part(number, '-', 2) as year, count(*)::int as notices, max(split_part(number, '-', 3)::int) as highest from penalty_notices
+      where number is not null group by 1 having count(*) <> max(split_part(number, '-', 3)::int) or count(distinct number) <> count(*)`],
     ['a webhook delivery is unique per subscription and event', sql`
       select subscription_id, event_id, count(*)::int from webhook_deliveries group by 1, 2 having count(*) > 1`],
   ]

@@ -856,6 +856,274 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/penalty-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Penalty rule versions, newest (current) first
+         * @description **Roles:** admin, cs_manager, management, finance, auditor
+         */
+        get: operations["listPenaltyRules"];
+        put?: never;
+        /**
+         * Publish a new version of the penalty rules
+         * @description Applies to notices owed from now on (a deadline that passes, a month that completes); notices already owed keep the version they were computed with.
+         *
+         *     **Roles:** admin
+         */
+        post: operations["createPenaltyRules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-notices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Penalty notices by department, status, kind and period
+         * @description Newest first (by issue time), keyset pagination: pass `nextCursor` back as `cursor`. A department key sees its own department’s notices only. `status=unassigned` lists the findings no department could be charged for.
+         *
+         *     **Roles:** cs_agent, cs_manager, department, management, finance, auditor
+         */
+        get: operations["listPenaltyNotices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-notices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One penalty notice with its history
+         * @description **Roles:** cs_agent, cs_manager, department, management, finance, auditor
+         */
+        get: operations["getPenaltyNotice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-notices/{id}/contest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The department disputes a notice
+         * @description Only an `issued` notice of the key’s own department. A contested notice leaves the draft bulletin that listed it and waits for a CS manager’s decision (`penalty.contested`).
+         *
+         *     **Roles:** department
+         */
+        post: operations["contestPenaltyNotice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-notices/{id}/waive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Waive a notice (CS manager)
+         * @description An `issued` or `contested` notice is waived with a reason: nothing is collected, it never appears in a bulletin (`penalty.waived`).
+         *
+         *     **Roles:** cs_manager
+         */
+        post: operations["waivePenaltyNotice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-notices/{id}/uphold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uphold a contested notice (CS manager)
+         * @description The dispute is rejected with a reason; the notice goes into the next bulletin drawn up (`penalty.upheld`).
+         *
+         *     **Roles:** cs_manager
+         */
+        post: operations["upholdPenaltyNotice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-notices/{id}/fulfil": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record that a confirmed notice was collected (finance)
+         * @description Seed 002 §7.9: finance (财务部) or general affairs (综合管理部) collects. Only a `confirmed` notice — one in a signed bulletin (`penalty.fulfilled`).
+         *
+         *     **Roles:** finance
+         */
+        post: operations["fulfilPenaltyNotice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per department: issued, waived, pending, confirmed, fulfilled and outstanding, in fen
+         * @description Notices issued in the period (`from`, `to`; both optional), by where they stand now. A department key sees its own line only. The line with `departmentId: null` counts the findings no department could be charged for.
+         *
+         *     **Roles:** cs_agent, cs_manager, department, management, finance, auditor
+         */
+        get: operations["getPenaltyLedger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-bulletins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Weekly penalty bulletins, newest week first
+         * @description **Roles:** cs_agent, cs_manager, management, finance, auditor
+         */
+        get: operations["listPenaltyBulletins"];
+        put?: never;
+        /**
+         * Draw up (or again) the draft bulletin of a past week
+         * @description What the Friday job does for the previous week, for any week that has ended: every notice issued before the week’s end that is issued or upheld and in no other bulletin, summed per department. A draft is replaced; a signed bulletin is 409; a week that has not ended is 422.
+         *
+         *     **Roles:** cs_agent, cs_manager
+         */
+        post: operations["drawUpPenaltyBulletin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-bulletins/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One bulletin as JSON, CSV or a printable page
+         * @description **Roles:** cs_agent, cs_manager, management, finance, auditor
+         */
+        get: operations["getPenaltyBulletin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-bulletins/{id}/sign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The general manager signs the bulletin (总经理签发)
+         * @description Every notice it lists becomes `confirmed`; the bulletin is published (`bulletin.published`) and neither it nor its lines change afterwards (409).
+         *
+         *     **Roles:** management
+         */
+        post: operations["signPenaltyBulletin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/penalty-bulletins/{id}/lines/{departmentId}/fulfil": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record that a department’s line of a signed bulletin was collected (finance)
+         * @description Every confirmed notice of that department in the bulletin becomes `fulfilled`. The bulletin’s figures do not change.
+         *
+         *     **Roles:** finance
+         */
+        post: operations["fulfilPenaltyBulletinLine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/jobs": {
         parameters: {
             query?: never;
@@ -1478,6 +1746,126 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "penalty.issued": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * penalty.issued
+         * @description a penalty notice (《客户抱怨闭环处理处罚通知单》) was issued against a department. Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onPenaltyIssued"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "penalty.contested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * penalty.contested
+         * @description the department disputed a penalty notice. Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onPenaltyContested"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "penalty.upheld": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * penalty.upheld
+         * @description a CS manager rejected the dispute: the notice stands. Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onPenaltyUpheld"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "penalty.waived": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * penalty.waived
+         * @description a CS manager waived a penalty notice: nothing is collected. Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onPenaltyWaived"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "penalty.fulfilled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * penalty.fulfilled
+         * @description finance recorded that a confirmed notice was collected. Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onPenaltyFulfilled"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "bulletin.published": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * bulletin.published
+         * @description the general manager signed the weekly penalty bulletin (《执行部门抱怨闭环处理处罚通报》); its notices are confirmed. Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onBulletinPublished"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.subscription_disabled": {
         parameters: {
             query?: never;
@@ -1648,6 +2036,20 @@ export interface components {
         AuditPage: {
             items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
+        };
+        /** @description the signed bulletin: its figures per department and its totals */
+        BulletinEventData: {
+            bulletin: components["schemas"]["PenaltyBulletin"];
+        };
+        /** @description the general manager signed the weekly penalty bulletin (《执行部门抱怨闭环处理处罚通报》); its notices are confirmed */
+        BulletinPublishedEvent: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "bulletin.published";
+            /** Format: date-time */
+            occurredAt: string;
+            data: components["schemas"]["BulletinEventData"];
         };
         /**
          * @description the business calendar: 工作时间, 法定节假日 and 调休 from the holiday data, and the organisation’s overrides
@@ -2491,6 +2893,10 @@ export interface components {
             name: string;
             nameZh?: string;
         };
+        CreatePenaltyRulesRequest: {
+            rules: components["schemas"]["PenaltyRules"];
+            note?: string;
+        };
         CreateReceiverRequest: {
             name: string;
             phone?: string;
@@ -2675,6 +3081,13 @@ export interface components {
         ExternalIdsRequest: {
             externalIds: components["schemas"]["ExternalId"][];
         };
+        GeneratePenaltyBulletinRequest: {
+            /**
+             * Format: date
+             * @description the Monday of a week that has ended. YYYY-MM-DD, 1900–2999
+             */
+            weekStart: string;
+        };
         HandoverRequest: {
             comment?: string;
         };
@@ -2714,7 +3127,7 @@ export interface components {
          */
         Job: {
             /** @enum {unknown} */
-            name: "sla-sweep" | "due-soon" | "calendar-coverage" | "housekeeping";
+            name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping";
             /** @description cron expression in the business time zone */
             schedule: string;
             description: string;
@@ -2743,7 +3156,7 @@ export interface components {
          */
         JobRun: {
             /** @enum {unknown} */
-            job: "sla-sweep" | "due-soon" | "calendar-coverage" | "housekeeping";
+            job: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping";
             /** Format: date-time */
             ranAt: string;
             /** @description the job’s own summary, e.g. breaches recorded per clock */
@@ -2786,6 +3199,634 @@ export interface components {
             /** @enum {unknown} */
             kind: "fact" | "emotion" | "expectation" | "rework_callback" | "internal";
             body: string;
+        };
+        /**
+         * @description 《执行部门抱怨闭环处理处罚通报》: the week’s notices per department, signed by the general manager (办法 §7.8)
+         * @example {
+         *       "id": "0195f7a4-8888-7000-8000-000000000001",
+         *       "title": "执行部门抱怨闭环处理处罚通报",
+         *       "weekStart": "2026-09-28",
+         *       "weekEnd": "2026-10-04",
+         *       "from": "2026-09-27T16:00:00.000Z",
+         *       "to": "2026-10-04T16:00:00.000Z",
+         *       "status": "signed",
+         *       "drawnUpAt": "2026-10-09T09:00:00.000Z",
+         *       "drawnUpBy": "scheduler",
+         *       "signedAt": "2026-10-09T10:12:00.000Z",
+         *       "signedBy": "王总",
+         *       "lines": [
+         *         {
+         *           "departmentId": "service-station",
+         *           "departmentName": "Service station",
+         *           "departmentNameZh": "服务站",
+         *           "kinds": {
+         *             "handover_late": {
+         *               "notices": 0,
+         *               "amountFen": 0
+         *             },
+         *             "first_reply_late": {
+         *               "notices": 1,
+         *               "amountFen": 5000
+         *             },
+         *             "closure_limit": {
+         *               "notices": 1,
+         *               "amountFen": 20000
+         *             },
+         *             "monthly": {
+         *               "notices": 0,
+         *               "amountFen": 0
+         *             }
+         *           },
+         *           "notices": 2,
+         *           "totalFen": 25000
+         *         }
+         *       ],
+         *       "totals": {
+         *         "kinds": {
+         *           "handover_late": {
+         *             "notices": 0,
+         *             "amountFen": 0
+         *           },
+         *           "first_reply_late": {
+         *             "notices": 1,
+         *             "amountFen": 5000
+         *           },
+         *           "closure_limit": {
+         *             "notices": 1,
+         *             "amountFen": 20000
+         *           },
+         *           "monthly": {
+         *             "notices": 0,
+         *             "amountFen": 0
+         *           }
+         *         },
+         *         "notices": 2,
+         *         "totalFen": 25000
+         *       },
+         *       "unassigned": []
+         *     }
+         */
+        PenaltyBulletin: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            title: "执行部门抱怨闭环处理处罚通报";
+            /**
+             * Format: date
+             * @description the Monday
+             */
+            weekStart: string;
+            /**
+             * Format: date
+             * @description the Sunday
+             */
+            weekEnd: string;
+            /**
+             * Format: date-time
+             * @description Monday 00:00 in the business time zone
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description the next Monday 00:00: the week is [from, to)
+             */
+            to: string;
+            /**
+             * @description draft: regenerated on demand; signed: by the general manager, published and immutable
+             * @enum {unknown}
+             */
+            status: "draft" | "signed";
+            /** Format: date-time */
+            drawnUpAt: string;
+            drawnUpBy: string | null;
+            signedAt: string | null;
+            signedBy: string | null;
+            /** @description one line per department charged */
+            lines: {
+                departmentId: string;
+                departmentName: string;
+                departmentNameZh: string | null;
+                kinds: {
+                    handover_late: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                    first_reply_late: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                    closure_limit: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                    monthly: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                };
+                notices: number;
+                /** @description the department’s total, in fen (1 CNY = 100 fen) */
+                totalFen: number;
+            }[];
+            totals: {
+                kinds: {
+                    handover_late: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                    first_reply_late: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                    closure_limit: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                    monthly: {
+                        notices: number;
+                        /** @description sum, in fen (1 CNY = 100 fen) */
+                        amountFen: number;
+                    };
+                };
+                notices: number;
+                /** @description the grand total, in fen (1 CNY = 100 fen) */
+                totalFen: number;
+            };
+            /** @description findings of the week with no department to charge (the complaint was not assessed): for the CS centre, not in the totals */
+            unassigned: {
+                /** Format: uuid */
+                complaintId: string;
+                complaintReference: string;
+                /**
+                 * @description handover_late 移交超时, first_reply_late 首次回复超时, closure_limit 一次关闭考核, monthly 超月未关闭
+                 * @enum {unknown}
+                 */
+                kind: "handover_late" | "first_reply_late" | "closure_limit" | "monthly";
+                period: number;
+            }[];
+        };
+        /**
+         * @description bulletins, newest week first
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "0195f7a4-8888-7000-8000-000000000001",
+         *           "title": "执行部门抱怨闭环处理处罚通报",
+         *           "weekStart": "2026-09-28",
+         *           "weekEnd": "2026-10-04",
+         *           "from": "2026-09-27T16:00:00.000Z",
+         *           "to": "2026-10-04T16:00:00.000Z",
+         *           "status": "signed",
+         *           "drawnUpAt": "2026-10-09T09:00:00.000Z",
+         *           "drawnUpBy": "scheduler",
+         *           "signedAt": "2026-10-09T10:12:00.000Z",
+         *           "signedBy": "王总",
+         *           "lines": [
+         *             {
+         *               "departmentId": "service-station",
+         *               "departmentName": "Service station",
+         *               "departmentNameZh": "服务站",
+         *               "kinds": {
+         *                 "handover_late": {
+         *                   "notices": 0,
+         *                   "amountFen": 0
+         *                 },
+         *                 "first_reply_late": {
+         *                   "notices": 1,
+         *                   "amountFen": 5000
+         *                 },
+         *                 "closure_limit": {
+         *                   "notices": 1,
+         *                   "amountFen": 20000
+         *                 },
+         *                 "monthly": {
+         *                   "notices": 0,
+         *                   "amountFen": 0
+         *                 }
+         *               },
+         *               "notices": 2,
+         *               "totalFen": 25000
+         *             }
+         *           ],
+         *           "totals": {
+         *             "kinds": {
+         *               "handover_late": {
+         *                 "notices": 0,
+         *                 "amountFen": 0
+         *               },
+         *               "first_reply_late": {
+         *                 "notices": 1,
+         *                 "amountFen": 5000
+         *               },
+         *               "closure_limit": {
+         *                 "notices": 1,
+         *                 "amountFen": 20000
+         *               },
+         *               "monthly": {
+         *                 "notices": 0,
+         *                 "amountFen": 0
+         *               }
+         *             },
+         *             "notices": 2,
+         *             "totalFen": 25000
+         *           },
+         *           "unassigned": []
+         *         }
+         *       ]
+         *     }
+         */
+        PenaltyBulletinList: {
+            items: components["schemas"]["PenaltyBulletin"][];
+        };
+        /** @description the department disputed a penalty notice */
+        PenaltyContestedEvent: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "penalty.contested";
+            /** Format: date-time */
+            occurredAt: string;
+            data: components["schemas"]["PenaltyEventData"];
+        };
+        /** @description the notice after the change, with its history */
+        PenaltyEventData: {
+            notice: components["schemas"]["PenaltyNotice"];
+        };
+        /** @description finance recorded that a confirmed notice was collected */
+        PenaltyFulfilledEvent: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "penalty.fulfilled";
+            /** Format: date-time */
+            occurredAt: string;
+            data: components["schemas"]["PenaltyEventData"];
+        };
+        PenaltyFulfilmentRequest: {
+            /** @description e.g. the voucher number of the collection */
+            note?: string;
+        };
+        /** @description a penalty notice (《客户抱怨闭环处理处罚通知单》) was issued against a department */
+        PenaltyIssuedEvent: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "penalty.issued";
+            /** Format: date-time */
+            occurredAt: string;
+            data: components["schemas"]["PenaltyEventData"];
+        };
+        /**
+         * @description per department, the notices issued in the period and where they stand: issued = waived + pending + confirmed
+         * @example {
+         *       "from": "2026-09-01T00:00:00+08:00",
+         *       "to": "2026-10-01T00:00:00+08:00",
+         *       "items": [
+         *         {
+         *           "departmentId": "service-station",
+         *           "notices": 3,
+         *           "issuedFen": 30000,
+         *           "waivedFen": 0,
+         *           "pendingFen": 0,
+         *           "confirmedFen": 30000,
+         *           "fulfilledFen": 5000,
+         *           "outstandingFen": 25000,
+         *           "unassigned": 0
+         *         }
+         *       ]
+         *     }
+         */
+        PenaltyLedger: {
+            from: string | null;
+            to: string | null;
+            items: {
+                departmentId: string | null;
+                /** @description notices issued (unassigned findings not included) */
+                notices: number;
+                /** @description everything issued in the period, in fen (1 CNY = 100 fen) */
+                issuedFen: number;
+                /** @description waived, in fen (1 CNY = 100 fen) */
+                waivedFen: number;
+                /** @description issued, contested or upheld: not yet in a signed bulletin, in fen (1 CNY = 100 fen) */
+                pendingFen: number;
+                /** @description confirmed by a signed bulletin (fulfilled included), in fen (1 CNY = 100 fen) */
+                confirmedFen: number;
+                /** @description collected, in fen (1 CNY = 100 fen) */
+                fulfilledFen: number;
+                /** @description confirmed and not yet collected, in fen (1 CNY = 100 fen) */
+                outstandingFen: number;
+                /** @description findings with no department (the department row is null) */
+                unassigned: number;
+            }[];
+        };
+        /**
+         * @description 《客户抱怨闭环处理处罚通知单》: a penalty notice against a department
+         * @example {
+         *       "id": "0195f7a4-7777-7000-8000-000000000043",
+         *       "number": "PN-2026-000043",
+         *       "status": "issued",
+         *       "kind": "closure_limit",
+         *       "cycle": 1,
+         *       "month": null,
+         *       "complaint": {
+         *         "id": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
+         *         "reference": "CP-2026-000812"
+         *       },
+         *       "departmentId": "service-station",
+         *       "level": "general",
+         *       "standardFen": 20000,
+         *       "factor": 1,
+         *       "amountFen": 20000,
+         *       "rulesVersion": 1,
+         *       "owedAt": "2026-09-30T09:30:00.000Z",
+         *       "reason": "一次关闭考核 closure limit expired: cycle 1 was not closed in time (due 2026-09-30 17:30 Asia/Shanghai); the general (一般) standard",
+         *       "issuedAt": "2026-09-30T09:35:00.000Z",
+         *       "bulletinId": null,
+         *       "history": [
+         *         {
+         *           "at": "2026-09-30T09:35:00.000Z",
+         *           "status": "issued",
+         *           "actor": {
+         *             "role": null,
+         *             "name": "scheduler"
+         *           },
+         *           "reason": null
+         *         }
+         *       ]
+         *     }
+         */
+        PenaltyNotice: {
+            /** Format: uuid */
+            id: string;
+            number: string | null;
+            /** @enum {unknown} */
+            status: "issued" | "contested" | "upheld" | "waived" | "confirmed" | "fulfilled" | "unassigned";
+            /**
+             * @description handover_late 移交超时, first_reply_late 首次回复超时, closure_limit 一次关闭考核, monthly 超月未关闭
+             * @enum {unknown}
+             */
+            kind: "handover_late" | "first_reply_late" | "closure_limit" | "monthly";
+            cycle: number | null;
+            month: number | null;
+            complaint: {
+                /** Format: uuid */
+                id: string;
+                reference: string;
+            };
+            departmentId: string | null;
+            /** @enum {unknown} */
+            level: "general" | "moderate" | "strong" | "irrational";
+            /** @description the standard (or flat amount) the notice is computed from, in fen (1 CNY = 100 fen) */
+            standardFen: number;
+            /** @description 1, or the monthly factor (n × multiplier, or multiplier^n) */
+            factor: number;
+            /** @description standardFen × factor, in fen (1 CNY = 100 fen) */
+            amountFen: number;
+            rulesVersion: number;
+            /**
+             * Format: date-time
+             * @description the deadline that was missed, or the moment the month completed
+             */
+            owedAt: string;
+            reason: string;
+            /** Format: date-time */
+            issuedAt: string;
+            bulletinId: string | null;
+            /** @description every status, oldest first */
+            history: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {unknown} */
+                status: "issued" | "contested" | "upheld" | "waived" | "confirmed" | "fulfilled" | "unassigned";
+                /** @description who: the role and name of the API key, or the scheduler */
+                actor: {
+                    role: string | null;
+                    name: string | null;
+                };
+                reason: string | null;
+            }[];
+        };
+        /**
+         * @description the notices the step changed
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "0195f7a4-7777-7000-8000-000000000043",
+         *           "number": "PN-2026-000043",
+         *           "status": "fulfilled",
+         *           "kind": "closure_limit",
+         *           "cycle": 1,
+         *           "month": null,
+         *           "complaint": {
+         *             "id": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
+         *             "reference": "CP-2026-000812"
+         *           },
+         *           "departmentId": "service-station",
+         *           "level": "general",
+         *           "standardFen": 20000,
+         *           "factor": 1,
+         *           "amountFen": 20000,
+         *           "rulesVersion": 1,
+         *           "owedAt": "2026-09-30T09:30:00.000Z",
+         *           "reason": "一次关闭考核 closure limit expired: cycle 1 was not closed in time (due 2026-09-30 17:30 Asia/Shanghai); the general (一般) standard",
+         *           "issuedAt": "2026-09-30T09:35:00.000Z",
+         *           "bulletinId": null,
+         *           "history": [
+         *             {
+         *               "at": "2026-09-30T09:35:00.000Z",
+         *               "status": "issued",
+         *               "actor": {
+         *                 "role": null,
+         *                 "name": "scheduler"
+         *               },
+         *               "reason": null
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        PenaltyNoticeList: {
+            items: components["schemas"]["PenaltyNotice"][];
+        };
+        /**
+         * @description notices, newest first
+         * @example {
+         *       "items": [
+         *         {
+         *           "id": "0195f7a4-7777-7000-8000-000000000043",
+         *           "number": "PN-2026-000043",
+         *           "status": "issued",
+         *           "kind": "closure_limit",
+         *           "cycle": 1,
+         *           "month": null,
+         *           "complaint": {
+         *             "id": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
+         *             "reference": "CP-2026-000812"
+         *           },
+         *           "departmentId": "service-station",
+         *           "level": "general",
+         *           "standardFen": 20000,
+         *           "factor": 1,
+         *           "amountFen": 20000,
+         *           "rulesVersion": 1,
+         *           "owedAt": "2026-09-30T09:30:00.000Z",
+         *           "reason": "一次关闭考核 closure limit expired: cycle 1 was not closed in time (due 2026-09-30 17:30 Asia/Shanghai); the general (一般) standard",
+         *           "issuedAt": "2026-09-30T09:35:00.000Z",
+         *           "bulletinId": null,
+         *           "history": [
+         *             {
+         *               "at": "2026-09-30T09:35:00.000Z",
+         *               "status": "issued",
+         *               "actor": {
+         *                 "role": null,
+         *                 "name": "scheduler"
+         *               },
+         *               "reason": null
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "nextCursor": null
+         *     }
+         */
+        PenaltyNoticePage: {
+            items: components["schemas"]["PenaltyNotice"][];
+            nextCursor: string | null;
+        };
+        PenaltyNoticeReasonRequest: {
+            /** @description why: kept on the notice’s history and the audit log */
+            reason: string;
+        };
+        /**
+         * @description the amounts of penalty notices, in fen, and the monthly multiplier
+         * @example {
+         *       "handoverLateFen": 5000,
+         *       "firstReplyLateFen": 5000,
+         *       "closureStandardFen": {
+         *         "general": 20000,
+         *         "moderate": 50000,
+         *         "strong": 100000,
+         *         "irrational": 10000
+         *       },
+         *       "monthlyMultiplier": 2,
+         *       "monthlyGrowth": "linear"
+         *     }
+         */
+        PenaltyRules: {
+            /** @description a missed handover limit (per breach: complaint and cycle), in fen (1 CNY = 100 fen) */
+            handoverLateFen: number;
+            /** @description a missed first-reply limit (per breach), in fen (1 CNY = 100 fen) */
+            firstReplyLateFen: number;
+            /** @description charged when a cycle’s closure limit expires unclosed; the base of monthly notices */
+            closureStandardFen: {
+                /** @description the first-time-closure standard (一次关闭考核标准) of level general, in fen (1 CNY = 100 fen) */
+                general: number;
+                /** @description the first-time-closure standard (一次关闭考核标准) of level moderate, in fen (1 CNY = 100 fen) */
+                moderate: number;
+                /** @description the first-time-closure standard (一次关闭考核标准) of level strong, in fen (1 CNY = 100 fen) */
+                strong: number;
+                /** @description the first-time-closure standard (一次关闭考核标准) of level irrational, in fen (1 CNY = 100 fen) */
+                irrational: number;
+            };
+            /** @description monthly notices: a whole number from 1 to 10 (default 2) */
+            monthlyMultiplier: number;
+            /**
+             * @description linear: month n costs n × multiplier × standard (default); compound: multiplier^n × standard
+             * @enum {unknown}
+             */
+            monthlyGrowth: "linear" | "compound";
+        };
+        /**
+         * @description every version, newest (current) first
+         * @example {
+         *       "items": [
+         *         {
+         *           "version": 1,
+         *           "current": true,
+         *           "effectiveFrom": "2026-11-28T01:00:00.000Z",
+         *           "note": "seed 002 §7.6 with the defaults of docs/penalties.md",
+         *           "createdBy": null,
+         *           "rules": {
+         *             "handoverLateFen": 5000,
+         *             "firstReplyLateFen": 5000,
+         *             "closureStandardFen": {
+         *               "general": 20000,
+         *               "moderate": 50000,
+         *               "strong": 100000,
+         *               "irrational": 10000
+         *             },
+         *             "monthlyMultiplier": 2,
+         *             "monthlyGrowth": "linear"
+         *           }
+         *         }
+         *       ]
+         *     }
+         */
+        PenaltyRulesList: {
+            items: components["schemas"]["PenaltyRulesVersion"][];
+        };
+        /**
+         * @description one published version of the penalty rules
+         * @example {
+         *       "version": 1,
+         *       "current": true,
+         *       "effectiveFrom": "2026-11-28T01:00:00.000Z",
+         *       "note": "seed 002 §7.6 with the defaults of docs/penalties.md",
+         *       "createdBy": null,
+         *       "rules": {
+         *         "handoverLateFen": 5000,
+         *         "firstReplyLateFen": 5000,
+         *         "closureStandardFen": {
+         *           "general": 20000,
+         *           "moderate": 50000,
+         *           "strong": 100000,
+         *           "irrational": 10000
+         *         },
+         *         "monthlyMultiplier": 2,
+         *         "monthlyGrowth": "linear"
+         *       }
+         *     }
+         */
+        PenaltyRulesVersion: {
+            version: number;
+            /** @description notices owed from now on use the current version */
+            current: boolean;
+            /**
+             * Format: date-time
+             * @description when it was published: it applies to notices owed (a deadline passed, a month completed) from then on
+             */
+            effectiveFrom: string;
+            note: string | null;
+            createdBy: string | null;
+            rules: components["schemas"]["PenaltyRules"];
+        };
+        /** @description a CS manager rejected the dispute: the notice stands */
+        PenaltyUpheldEvent: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "penalty.upheld";
+            /** Format: date-time */
+            occurredAt: string;
+            data: components["schemas"]["PenaltyEventData"];
+        };
+        /** @description a CS manager waived a penalty notice: nothing is collected */
+        PenaltyWaivedEvent: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** @enum {string} */
+            type: "penalty.waived";
+            /** Format: date-time */
+            occurredAt: string;
+            data: components["schemas"]["PenaltyEventData"];
         };
         /**
          * @description RFC 9457 problem details, sent as application/problem+json
@@ -2996,6 +4037,9 @@ export interface components {
              * @default 1440
              */
             overlapMinutes?: number;
+        };
+        SignPenaltyBulletinRequest: {
+            comment?: string;
         };
         SignRequest: {
             /** @description the receiver who signs */
@@ -3587,6 +4631,8 @@ export interface components {
         IdempotentReplayed: "true";
         /** @description the authentication scheme: `Bearer` */
         WWWAuthenticate: string;
+        /** @description with a downloadable form (CSV): the file name to save it under */
+        ContentDisposition: string;
     };
     pathItems: never;
 }
@@ -5814,6 +6860,600 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listPenaltyRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every version, newest first. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyRulesList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPenaltyRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "2027: 超月未关闭按3倍递增",
+                 *       "rules": {
+                 *         "handoverLateFen": 5000,
+                 *         "firstReplyLateFen": 5000,
+                 *         "closureStandardFen": {
+                 *           "general": 20000,
+                 *           "moderate": 50000,
+                 *           "strong": 100000,
+                 *           "irrational": 10000
+                 *         },
+                 *         "monthlyMultiplier": 3,
+                 *         "monthlyGrowth": "linear"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreatePenaltyRulesRequest"];
+            };
+        };
+        responses: {
+            /** @description The new version, now current. */
+            201: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyRulesVersion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPenaltyNotices: {
+        parameters: {
+            query?: {
+                departmentId?: string;
+                /** @description repeatable */
+                status?: ("issued" | "contested" | "upheld" | "waived" | "confirmed" | "fulfilled" | "unassigned")[];
+                /** @description handover_late 移交超时, first_reply_late 首次回复超时, closure_limit 一次关闭考核, monthly 超月未关闭 */
+                kind?: "handover_late" | "first_reply_late" | "closure_limit" | "monthly";
+                complaintId?: string;
+                bulletinId?: string;
+                /** @description issued at or after. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
+                from?: string;
+                /** @description issued before. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
+                to?: string;
+                /** @description page size */
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notices, newest first. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNoticePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPenaltyNotice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notice. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNotice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    contestPenaltyNotice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "签收延误因系统故障，见IT工单 #4471"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PenaltyNoticeReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The notice after the step. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNotice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    waivePenaltyNotice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "签收延误因系统故障，见IT工单 #4471"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PenaltyNoticeReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The notice after the step. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNotice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    upholdPenaltyNotice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "签收延误因系统故障，见IT工单 #4471"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PenaltyNoticeReasonRequest"];
+            };
+        };
+        responses: {
+            /** @description The notice after the step. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNotice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    fulfilPenaltyNotice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "财务凭证 2026-10-0153"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PenaltyFulfilmentRequest"];
+            };
+        };
+        responses: {
+            /** @description The notice after the step. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNotice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPenaltyLedger: {
+        parameters: {
+            query?: {
+                /** @description issued at or after. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
+                from?: string;
+                /** @description issued before. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
+                to?: string;
+                departmentId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ledger. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyLedger"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPenaltyBulletins: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bulletins. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyBulletinList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    drawUpPenaltyBulletin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "weekStart": "2026-09-28"
+                 *     }
+                 */
+                "application/json": components["schemas"]["GeneratePenaltyBulletinRequest"];
+            };
+        };
+        responses: {
+            /** @description The draft. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyBulletin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPenaltyBulletin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bulletin: JSON; `Accept: text/csv` for a spreadsheet (UTF-8 with BOM, amounts in fen); `Accept: text/html` for the printable document with the signature line (amounts in CNY). */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    "content-disposition": components["headers"]["ContentDisposition"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyBulletin"];
+                    "text/csv": string;
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    signPenaltyBulletin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "comment": "同意，按通报执行"
+                 *     }
+                 */
+                "application/json": components["schemas"]["SignPenaltyBulletinRequest"];
+            };
+        };
+        responses: {
+            /** @description The signed bulletin. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyBulletin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    fulfilPenaltyBulletinLine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description bulletin id */
+                id: string;
+                departmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "note": "财务凭证 2026-10-0153"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PenaltyFulfilmentRequest"];
+            };
+        };
+        responses: {
+            /** @description The notices fulfilled. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PenaltyNoticeList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listJobs: {
         parameters: {
             query?: never;
@@ -5849,7 +7489,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                name: "sla-sweep" | "due-soon" | "calendar-coverage" | "housekeeping";
+                name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping";
             };
             cookie?: never;
         };
@@ -7149,6 +8789,264 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SlaBreachedEvent"];
+            };
+        };
+        responses: {
+            /** @description received */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description failed: retried with backoff, then dead-lettered */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPenaltyIssued: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": string;
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": string;
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PenaltyIssuedEvent"];
+            };
+        };
+        responses: {
+            /** @description received */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description failed: retried with backoff, then dead-lettered */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPenaltyContested: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": string;
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": string;
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PenaltyContestedEvent"];
+            };
+        };
+        responses: {
+            /** @description received */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description failed: retried with backoff, then dead-lettered */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPenaltyUpheld: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": string;
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": string;
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PenaltyUpheldEvent"];
+            };
+        };
+        responses: {
+            /** @description received */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description failed: retried with backoff, then dead-lettered */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPenaltyWaived: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": string;
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": string;
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PenaltyWaivedEvent"];
+            };
+        };
+        responses: {
+            /** @description received */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description failed: retried with backoff, then dead-lettered */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPenaltyFulfilled: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": string;
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": string;
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PenaltyFulfilledEvent"];
+            };
+        };
+        responses: {
+            /** @description received */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description failed: retried with backoff, then dead-lettered */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onBulletinPublished: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": string;
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": string;
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulletinPublishedEvent"];
             };
         };
         responses: {

@@ -65,9 +65,12 @@ export default fp(async function problems(app: FastifyInstance) {
     return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url))
   })
 
-  // while the service drains for shutdown, new requests are told so (the load balancer sends them elsewhere)
+  // while the service drains for shutdown, new requests are told so (the load balancer sends them elsewhere),
+  // and every answer closes its connection: a keep-alive connection left idle would hold the close open
+  // until its keep-alive timeout
   let closing = false
   app.addHook('preClose', async () => { closing = true })
+  app.addHook('onSend', async (_request, reply) => { if (closing) reply.header('connection', 'close') })
   app.addHook('onRequest', async (_request, reply) => {
     if (!closing) return
     reply.header('connection', 'close').header('retry-after', '5')
