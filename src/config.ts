@@ -16,6 +16,7 @@ const Env = Type.Object({
     description: 'proxies whose X-Forwarded-For gives the client address: true (any), or addresses, CIDRs, loopback, linklocal, uniquelocal separated by commas',
   })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection string; unset = embedded PGlite' })),
+  DATABASE_REPLICA_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'a read replica of DATABASE_URL: report queries go there; unset = the primary' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'PGlite data directory when DATABASE_URL is unset' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'URL printed for the docs; default http://HOST:PORT' })),
@@ -40,6 +41,8 @@ const Env = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ pattern: '^[\\x21-\\x7e]{16,}$', description: 'GET /metrics needs `Authorization: Bearer <this>` (16+ printable characters); unset = /metrics is off (404)' })),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: Type.Integer({ minimum: 1, default: 120, description: 'requests per minute per client address without a valid API key (public routes, unknown paths, 401s), checked before authentication, per replica' }),
   RATE_LIMIT_PER_MINUTE: Type.Integer({ minimum: 1, default: 600, description: 'requests per minute per API key, per replica' }),
+  CAPA_REVIEW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'a CAPA measure\'s effectiveness review is due this many days after the measure\'s due date (or after the investigation)' }),
+  RETENTION_YEARS: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'complainant data is anonymised this many years after the complaint closed or was withdrawn' }),
 })
 
 export type Config = Static<typeof Env>
@@ -48,7 +51,7 @@ export class ConfigError extends Error {}
 
 const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
-  'RATE_LIMIT_ANONYMOUS_PER_MINUTE'])
+  'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS'])
 const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
@@ -70,5 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)
   }
   if (!Value.Check(Env, withDefaults)) throw new ConfigError('invalid configuration')
+  if (withDefaults.DATABASE_REPLICA_URL && !withDefaults.DATABASE_URL) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_REPLICA_URL: a read replica needs DATABASE_URL (the embedded database has no replicas)')
+  }
   return withDefaults
 }

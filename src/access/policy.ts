@@ -15,6 +15,7 @@ export const OWN_CREDENTIAL = 'own credential' as const
 const CS: Role[] = ['cs_agent', 'cs_manager']
 const READ_COMPLAINTS: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'auditor', 'integration']
 const EVERY_ROLE: Role[] = [...ROLES]
+const REPORT_READERS: Role[] = ['cs_agent', 'cs_manager', 'management', 'auditor']
 
 export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeof OWN_CREDENTIAL> = {
   healthz: PUBLIC,
@@ -45,6 +46,8 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   reopenComplaint: CS,
   linkExternalIds: [...CS, 'integration'],
   pauseClocks: [...CS, 'department'],
+  // 有效性评估: judged by the CS centre's management or by management, not by the department that acted
+  reviewCapaMeasure: ['cs_manager', 'management'],
   resumeClocks: [...CS, 'department'],
 
   listDepartments: EVERY_ROLE,
@@ -77,6 +80,16 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   getDelivery: ['admin', 'integration'],
   replayDelivery: ['admin', 'integration'],
   replayWebhookDeliveries: ['admin', 'integration'],
+
+  // reports: the CS centre, management and auditors read them (SPEC §4); they hold no complainant PII
+  getWeeklyReport: REPORT_READERS,
+  getMonthlyReport: REPORT_READERS,
+  listStoredReports: REPORT_READERS,
+  getStoredReport: REPORT_READERS,
+  listDenominators: [...REPORT_READERS, 'admin'],
+  setDenominator: ['admin'],
+  deleteDenominator: ['admin'],
+  previewRetention: ['admin', 'auditor'],
 
   listApiKeys: ['admin'],
   createApiKey: ['admin'],

@@ -4,6 +4,7 @@ import {
   ACKNOWLEDGEMENT_CHANNELS, CHANNELS, CLOSURE_TYPES, COMPLAINANT_KINDS, DESIRED_OUTCOMES, EXTERNAL_CHANNELS, FOLLOW_UP_MODES, IRRATIONAL_STAGES, LEVELS, NATURES, NOTE_KINDS, STATUSES,
 } from '../domain/vocabulary.js'
 import { ACTIONS } from '../domain/lifecycle.js'
+import { CAPA_REVIEW_OUTCOMES } from '../domain/capa.js'
 import { ROLES } from '../access/policy.js'
 
 const strict = { additionalProperties: false } as const
@@ -215,10 +216,34 @@ export const Complainant = named('Complainant', Type.Object({
   externalIds: Type.Array(ExternalId, { description: 'the complainant’s records in other systems, e.g. 悟空CRM' }),
 }))
 
+export const CapaReviewOutcome = Type.Enum([...CAPA_REVIEW_OUTCOMES], { description: '有效性评估: effective 有效, partially_effective 部分有效, not_effective 无效' })
+
+const CapaReview = named('CapaReview', Type.Object({
+  outcome: CapaReviewOutcome,
+  evidence: Type.String({ description: 'what the verdict rests on' }),
+  reviewedAt: DateTime(),
+}, { description: 'the effectiveness review of one measure (有效性评估), recorded once' }))
+
+const CapaMeasureRecord = named('CapaMeasureRecord', Type.Object({
+  id: Type.String({ description: 'stable id of the measure: the review is recorded against it' }),
+  type: Type.Enum(['corrective', 'preventive']),
+  action: Type.String(),
+  owner: Type.Optional(Type.String()),
+  dueDate: Type.Optional(Type.String({ format: 'date' })),
+  reviewDueDate: Type.String({ format: 'date', description: 'the effectiveness review is due by this day: CAPA_REVIEW_DAYS (30) after dueDate, or after the investigation' }),
+  review: Type.Optional(CapaReview),
+}, { description: 'one recorded corrective or preventive measure, with its review schedule' }))
+
 export const Capa = named('Capa', Type.Object({
-  status: Type.Enum(['open'], { description: 'open: measures recorded, effectiveness not yet reviewed' }),
-  measures: Type.Array(CapaMeasure),
+  status: Type.Enum(['open', 'reviewed'], { description: 'open: some measure still waits for its effectiveness review; reviewed: every measure has one' }),
+  measures: Type.Array(CapaMeasureRecord),
 }, { description: '纠正预防措施: corrective and preventive actions' }))
+
+export const CapaReviewBody = named('CapaReviewRequest', Type.Object(
+  { outcome: CapaReviewOutcome, evidence: Text(5000, 'what the verdict rests on: figures, a follow-up check, a repeat complaint') },
+  { ...strict, examples: [{ outcome: 'effective', evidence: '12月配件系统已停用替代料号；此后30天内同类刹车异响抱怨0起。' }] },
+))
+export const MeasureParams = Type.Object({ id: Uuid('complaint id'), measureId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'the CAPA measure id (`capa.measures[].id`)' }) }, strict)
 
 export const ClockSchema = named('Clock', Type.Object({
   clock: Type.Enum(['handover', 'first_reply', 'closure', 'callback']),
@@ -288,6 +313,7 @@ const complaintProperties = {
   reopenCount: Type.Integer({ minimum: 0 }),
   clockStartedAt: DateTime(),
   closureLimitMissed: Type.Boolean({ description: 'the closure limit expired unclosed in some cycle: the closure will be second-time (二次关闭)' }),
+  anonymisedAt: Nullable(DateTime('retention: when the complainant’s personal data was removed (RETENTION_YEARS after closure)')),
   deadlines: Deadlines,
   clocks: Type.Array(ClockSchema, { description: 'the four clocks as of the response' }),
   slaPolicyVersion: Type.Integer({ description: 'the SLA policy version the complaint runs on' }),
@@ -310,7 +336,7 @@ const complaintExample = {
   signedAt: '2026-11-26T03:02:41.118Z', signedBy: '李娜', firstRepliedAt: null, lastRepliedAt: null, rootCause: null, capa: null, investigatedAt: null,
   closureRequestedAt: null, resultSummary: null, deferralRequestedAt: null, deferralReason: null, deferredAt: null, callbackAt: null, satisfied: null, satisfaction: null,
   callbackComment: null, closureRejectedCount: 0, closedAt: null, closureType: null, withdrawnAt: null, withdrawalReason: null, reopenedAt: null, reopenCount: 0,
-  clockStartedAt: '2026-11-26T02:05:12.345Z', closureLimitMissed: false,
+  clockStartedAt: '2026-11-26T02:05:12.345Z', closureLimitMissed: false, anonymisedAt: null,
   deadlines: { handoverDueAt: '2026-11-26T07:35:12.345Z', firstReplyDueAt: '2026-11-27T05:32:41.118Z', closureDueAt: '2026-12-01T02:05:12.345Z', callbackDueAt: null },
   clocks: [
     { clock: 'handover', dueAt: '2026-11-26T07:35:12.345Z', state: 'met', stoppedAt: '2026-11-26T03:02:41.118Z', remainingBusinessMinutes: null, remainingMinutes: null },
@@ -377,9 +403,13 @@ export const StepFacts = named('StepFacts', Type.Object({
   clock: Type.Optional(Type.Enum(['handover', 'first_reply', 'closure', 'callback'], { description: 'sla_breached, sla_due_soon' })),
   cycle: Type.Optional(Type.Integer({ description: 'sla_breached, sla_due_soon: the clock cycle' })),
   dueAt: Type.Optional(DateTime('sla_breached, sla_due_soon: the deadline')),
+  measureId: Type.Optional(Type.String({ description: 'review_capa: the measure reviewed' })),
+  effectiveness: Type.Optional(CapaReviewOutcome),
+  evidence: Type.Optional(Type.String({ description: 'review_capa: what the verdict rests on' })),
+  anonymisedAt: Type.Optional(DateTime('anonymise: when the complainant’s personal data was removed (retention)')),
 }, { description: 'the facts a step recorded; which properties appear depends on the step (named beside each)' }))
 
-export const TIMELINE_ACTIONS = ['receive', ...ACTIONS, 'sla_breached', 'sla_due_soon'] as const
+export const TIMELINE_ACTIONS = ['receive', ...ACTIONS, 'sla_breached', 'sla_due_soon', 'anonymise'] as const
 
 export const Actor = named('Actor', Type.Object({
   type: Type.Enum(['anonymous', 'api_key', 'system']),

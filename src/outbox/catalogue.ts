@@ -24,6 +24,9 @@ export const EVENT_TYPES = {
   'complaint.management_flagged': 'a strong complaint failed again: flagged to management',
   'sla.due_soon': 'a clock passed the due-soon share (80%) of its limit',
   'sla.breached': 'a clock passed its deadline (once per complaint, clock and cycle)',
+  'report.weekly_ready': 'the weekly report of the previous week was published (Fridays)',
+  'report.monthly_ready': 'the monthly analysis report of the previous month was published (the 1st)',
+  'capa.review_due': 'a CAPA measure’s effectiveness review is overdue (once per measure)',
   'webhook.subscription_disabled': 'a subscription kept failing, or its receiver answered 410 Gone, and was disabled',
 } as const
 

@@ -47,6 +47,7 @@ export default fp(async function openapi(app: FastifyInstance) {
         { name: 'access', description: 'API keys and the audit log' },
         { name: 'webhooks', description: 'Subscriptions, the delivery log and replays; the events are listed under `webhooks`' },
         { name: 'sla', description: 'SLA policy versions and the business calendar (工作时间, 法定节假日, 调休)' },
+        { name: 'reports', description: '数据统计: weekly and monthly reports (JSON, CSV, printable HTML with charts), published reports, complaint-rate denominators' },
         { name: 'system', description: 'Health, readiness and metrics' },
         { name: 'events', description: 'What webhook subscribers receive (under `webhooks`)' },
       ],

@@ -18,9 +18,30 @@ const SubscriptionDisabledData = named('SubscriptionDisabledData', Type.Object({
   reason: Type.String(),
 }, { description: 'which subscription stopped receiving events, and why' }))
 
+const ReportReadyData = named('ReportReadyData', Type.Object({
+  report: Type.Object({
+    id: Uuid(),
+    kind: Type.Enum(['weekly', 'monthly']),
+    periodStart: Type.String({ format: 'date' }),
+    periodEnd: Type.String({ format: 'date' }),
+    generatedAt: DateTime(),
+    href: Type.String({ description: 'GET it (JSON, or CSV/HTML by Accept)' }),
+  }),
+}, { description: 'the published report: fetch it from `href`' }))
+
+const CapaReviewDueData = named('CapaReviewDueData', Type.Object({
+  complaint: Type.Object({ id: Uuid(), reference: Type.String(), departmentId: Type.Union([Type.String(), Type.Null()]), href: Type.String() }),
+  measure: Type.Object({
+    id: Type.String(), type: Type.Enum(['corrective', 'preventive']), action: Type.String(), owner: Type.Union([Type.String(), Type.Null()]),
+    dueDate: Type.Union([Type.String({ format: 'date' }), Type.Null()]), reviewDueDate: Type.String({ format: 'date' }),
+  }),
+}, { description: 'the measure whose review is overdue: record it with POST /v1/complaints/{id}/capa/{measureId}/review' }))
+
 function dataOf(type: EventType): TSchema {
   if (type.startsWith('complaint.') || type.startsWith('sla.')) return ComplaintEventData
   if (type === 'webhook.subscription_disabled') return SubscriptionDisabledData
+  if (type === 'report.weekly_ready' || type === 'report.monthly_ready') return ReportReadyData
+  if (type === 'capa.review_due') return CapaReviewDueData
   throw new Error(`no payload schema for event type ${type}: add it to src/webhooks/event-schemas.ts`)
 }
 
