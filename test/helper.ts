@@ -62,6 +62,7 @@ export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
   await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
     breaches, due_soon_notices, webhook_attempts, webhook_deliveries, webhook_subscriptions,
+    capa_review_notices, reports, denominators,
     complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }
