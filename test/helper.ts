@@ -128,13 +128,15 @@ export async function testApp(t: Test, opts: {
   now?: string; env?: Record<string, string>; logger?: FastifyBaseLogger
   /** the contract responses are checked against; default: the committed openapi/openapi.json */
   contract?: ReturnType<typeof createContractChecker>
+  /** the databases the app is given, from the test's one (e.g. a spying primary and read replica) */
+  databases?: (db: DbHandle['db']) => { db?: DbHandle['db']; reportsDb?: DbHandle['db'] }
 } = {}): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', METRICS_TOKEN, ...opts.env })
   const now = opts.now ?? defaultNow()
   if (!opts.now) t.comment(`now = ${now} (TEST_NOW=${now} reproduces this run)`)
   const clock = new TestClock(now)
   const database = await testDatabase()
-  const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })
+  const app = await buildApp({ config, database: { ...database, ...opts.databases?.(database.db) }, clock, logger: opts.logger ?? createLogger(config) })
   await app.ready()
   t.teardown(() => app.close())
 
