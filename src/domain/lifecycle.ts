@@ -81,7 +81,7 @@ const preconditions: Partial<Record<Action, Precondition>> = {
       : null
   },
   review_capa: (c) => {
-    if (c.capa === null) return { status: 422, field: '/complaint/capa', detail: 'the complaint has no CAPA: record the investigation with its measures first' }
+    if (!c.capa) return { status: 422, field: '/complaint/capa', detail: 'the complaint has no CAPA: record the investigation with its measures first' }
     return c.capa.measures.some((m) => !m.review) ? null : { status: 409, detail: 'every CAPA measure of this complaint has been reviewed' }
   },
   // re-checked under the row lock: a re-assessment or a closure request may have come since the sweep looked

@@ -15,6 +15,9 @@ export interface Chart {
 }
 
 const FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", sans-serif'
+// Vega measures text without a canvas by estimate, which undercounts Chinese characters: the charts
+// with a legend keep room on the right for its labels
+const LEGEND_ROOM = { left: 5, top: 5, bottom: 5, right: 70 }
 const config = { font: FONT, view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12 } }
 const LEVEL_ORDER = [...LEVELS.map((l) => LEVEL_LABELS[l]), NONE_LABEL]
 const LEVEL_COLOURS = ['#4c78a8', '#f58518', '#e45756', '#b279a2', '#9d9d9d']
@@ -25,7 +28,7 @@ export function chartsOf(f: PeriodFigures): Chart[] {
       id: 'perDay',
       title: '每日抱怨数（按级别）',
       spec: {
-        config, width: 520, height: 220, description: '每日抱怨数（按级别）',
+        config, width: 480, height: 220, padding: LEGEND_ROOM, description: '每日抱怨数（按级别）',
         data: { values: f.perDay.filter((d) => d.count > 0).map((d) => ({ 日期: d.date, 级别: d.label, 数量: d.count })) },
         mark: 'bar',
         encoding: {
@@ -40,7 +43,7 @@ export function chartsOf(f: PeriodFigures): Chart[] {
       id: 'breaches',
       title: '超时次数（按执行部门和时限）',
       spec: {
-        config, width: 520, height: 220, description: '超时次数（按执行部门和时限）',
+        config, width: 480, height: 220, padding: LEGEND_ROOM, description: '超时次数（按执行部门和时限）',
         data: { values: f.breaches.filter((b) => b.count > 0).map((b) => ({ 部门: b.departmentLabel, 时限: b.clockLabel, 次数: b.count })) },
         mark: 'bar',
         encoding: {

@@ -4,6 +4,7 @@ import { ROLES, OWN_CREDENTIAL, PERMISSIONS, PUBLIC, type Role } from '../../src
 import { createLogger } from '../../src/app.js'
 import { operationMatchers, testApp, webComplaint, type TestApp } from '../helper.js'
 import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
+import { publishReport } from '../../src/reports/reports.js'
 
 /** a complaint of the service-station, handed over, so every lifecycle operation has something to act on */
 async function fixture(api: TestApp) {
@@ -15,7 +16,8 @@ async function fixture(api: TestApp) {
   const webhook = (await api.call('POST', '/v1/webhooks', { url: 'http://127.0.0.1:9/hooks', eventTypes: ['complaint.*'] })).json
   await dispatchOnce(api.app.services) // one delivery (to a closed port): something for the delivery log
   const delivery = await api.db.selectFrom('webhook_deliveries').select('id').executeTakeFirstOrThrow()
-  return { complaint: c, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
+  const report = await publishReport(api.app.services, 'weekly', api.clock.now())
+  return { reportId: report.id, complaint: c, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
 }
 
 t.test('every operation in the OpenAPI document: allowed roles get through, others get 403, no key gets 401', async (t) => {
@@ -36,6 +38,7 @@ t.test('every operation in the OpenAPI document: allowed roles get through, othe
       .replace('/v1/admin/categories/{id}', '/v1/admin/categories/sales')
       .replace('/v1/webhooks/{id}', `/v1/webhooks/${f.webhookId}`)
       .replace('/v1/deliveries/{id}', `/v1/deliveries/${f.deliveryId}`)
+      .replace('/v1/reports/{id}', `/v1/reports/${f.reportId}`)
       .replace('{date}', '2027-01-01')
       .replace('{name}', 'calendar-coverage')
       .replace('{id}', f.complaint.id)
