@@ -12,6 +12,8 @@ import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
 import jobRoutes from './jobs/routes.js'
 import webhookRoutes from './webhooks/routes.js'
+import reportRoutes from './reports/routes.js'
+import retentionRoutes from './retention/routes.js'
 import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
@@ -108,6 +110,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const services: Services = {
     db: database.db,
+    reportsDb: database.reportsDb ?? database.db,
     config,
     clock: opts.clock ?? systemClock,
     sla: createSlaStore(database.db, { timeZone: config.BUSINESS_TIMEZONE }),
@@ -152,6 +155,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(scheduler)
   await app.register(jobRoutes)
   await app.register(webhookRoutes)
+  await app.register(reportRoutes)
+  await app.register(retentionRoutes)
   await app.register(dispatcher)
   return app
 }

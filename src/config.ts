@@ -17,6 +17,7 @@ const Env = Type.Object({
     description: 'proxies whose X-Forwarded-For gives the client address: true (any), or addresses, CIDRs, loopback, linklocal, uniquelocal separated by commas',
   })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'Postgres connection string; unset = embedded PGlite' })),
+  DATABASE_REPLICA_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'a read replica of DATABASE_URL: report queries go there; unset = the primary' })),
   DATA_DIR: Type.String({ minLength: 1, default: './data', description: 'PGlite data directory when DATABASE_URL is unset' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
   LOG_FORMAT: Type.Enum(['auto', 'json', 'pretty'], { default: 'auto', description: 'json: one JSON object a line; pretty: readable lines (pino-pretty); auto: pretty when stdout is a terminal, else json' }),
@@ -52,6 +53,8 @@ const Env = Type.Object({
     description: 'penalty notices are owed only for deadlines missed and months completed from this instant on (RFC 3339); unset = all. Set it when penalties start on an installation that already has breaches',
   })),
   PENALTY_BULLETIN_CRON: Type.String({ minLength: 9, default: '0 17 * * 5', description: 'when the weekly penalty bulletin is drawn up for the previous week: a cron expression in BUSINESS_TIMEZONE (default Friday 17:00)' }),
+  CAPA_REVIEW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'a CAPA measure\'s effectiveness review is due this many days after the measure\'s due date (or after the investigation)' }),
+  RETENTION_YEARS: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'complainant data is anonymised this many years after the complaint closed or was withdrawn' }),
 })
 
 export type Config = Static<typeof Env>
@@ -60,7 +63,7 @@ export class ConfigError extends Error {}
 
 const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'DB_POOL_SIZE', 'DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'OVERLOAD_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_WAITING_QUERIES', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
-  'RATE_LIMIT_ANONYMOUS_PER_MINUTE'])
+  'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS'])
 const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
@@ -84,5 +87,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Value.Check(Env, withDefaults)) throw new ConfigError('invalid configuration')
   if (withDefaults.PENALTIES_FROM && Number.isNaN(Date.parse(withDefaults.PENALTIES_FROM))) throw new ConfigError(`invalid configuration:\n  PENALTIES_FROM: is not an instant (got ${JSON.stringify(withDefaults.PENALTIES_FROM)})`)
   if (!validCron(withDefaults.PENALTY_BULLETIN_CRON)) throw new ConfigError(`invalid configuration:\n  PENALTY_BULLETIN_CRON: is not a cron expression (got ${JSON.stringify(withDefaults.PENALTY_BULLETIN_CRON)})`)
+  if (withDefaults.DATABASE_REPLICA_URL && !withDefaults.DATABASE_URL) {
+    throw new ConfigError('invalid configuration:\n  DATABASE_REPLICA_URL: a read replica needs DATABASE_URL (the embedded database has no replicas)')
+  }
   return withDefaults
 }

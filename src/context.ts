@@ -13,6 +13,8 @@ export const systemClock: Clock = { now: () => new Date() }
 /** what use cases need, built once by app.ts */
 export interface Services {
   db: Kysely<Database>
+  /** where report queries go: the read replica (DATABASE_REPLICA_URL), else the primary */
+  reportsDb: Kysely<Database>
   config: Config
   clock: Clock
   /** SLA policy versions and the business calendar */

@@ -68,7 +68,7 @@ export async function clearComplaints(db: DbHandle['db']): Promise<void> {
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
   await clearComplaints(handle.db)
-  await sql`truncate webhook_subscriptions, receivers, api_keys, calendar_overrides, job_ticks, job_leases cascade`.execute(handle.db)
+  await sql`truncate webhook_subscriptions, receivers, api_keys, calendar_overrides, job_ticks, job_leases, reports, denominators cascade`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
   await sql`delete from penalty_rules where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }
@@ -136,6 +136,8 @@ export async function testApp(t: Test, opts: {
   contract?: ReturnType<typeof createContractChecker>
   /** a database of the test's own (the app closes it); default: the shared test database, emptied */
   database?: DbHandle
+  /** the databases the app is given, from the test's one (e.g. a spying primary and read replica) */
+  databases?: (db: DbHandle['db']) => { db?: DbHandle['db']; reportsDb?: DbHandle['db'] }
 } = {}): Promise<TestApp> {
   // the event-loop check of load shedding measures this whole test process (tap, fast-check, the contract
   // checker's schema compiles): off here, tested on a real server in test/faults
@@ -144,7 +146,7 @@ export async function testApp(t: Test, opts: {
   if (!opts.now) t.comment(`now = ${now} (TEST_NOW=${now} reproduces this run)`)
   const clock = new TestClock(now)
   const database = opts.database ?? await testDatabase()
-  const app = await buildApp({ config, database, clock, logger: opts.logger ?? createLogger(config) })
+  const app = await buildApp({ config, database: { ...database, ...opts.databases?.(database.db) }, clock, logger: opts.logger ?? createLogger(config) })
   await app.ready()
   t.teardown(() => app.close())
 

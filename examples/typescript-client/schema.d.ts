@@ -514,6 +514,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/complaints/{id}/capa/{measureId}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a CAPA measure’s effectiveness review (有效性评估)
+         * @description Whether a corrective or preventive measure worked: `effective` 有效, `partially_effective` 部分有效 or `not_effective` 无效, with the evidence. Once per measure (409 after that); possible while the complaint is worked on and after it closed. The review is due `reviewDueDate` (CAPA_REVIEW_DAYS after the measure’s due date); overdue reviews are listed in the monthly report and announced once with `capa.review_due`.
+         *
+         *     **Roles:** cs_manager, management
+         */
+        post: operations["reviewCapaMeasure"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/track/{reference}": {
         parameters: {
             query?: never;
@@ -1324,6 +1346,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/weekly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Weekly report (周报), computed now
+         * @description The figures of a week’s cohort (complaints received Monday 00:00 to Monday 00:00, business time zone), computed from the data as it stands now: a complaint edited since changes the figures, unlike the published report of the same week (`GET /v1/reports/{id}`). Any week that has ended; 422 for one that has not. Figures: docs/reports.md.
+         *
+         *     **Roles:** cs_agent, cs_manager, management, auditor
+         */
+        get: operations["getWeeklyReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/monthly": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Monthly analysis report (月度抱怨/投诉分析报告), computed now
+         * @description Every weekly figure over a calendar month (business time zone), plus top root causes, CAPA status and effectiveness reviews (with the overdue ones), satisfaction, repeat complaints, the reopen rate, and the change of every figure against the previous month. Computed from the data as it stands now; any month that has ended (422 otherwise).
+         *
+         *     **Roles:** cs_agent, cs_manager, management, auditor
+         */
+        get: operations["getMonthlyReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Published reports
+         * @description The reports the scheduled jobs published (weekly every Friday for the previous week, monthly on the 1st for the previous month), newest first. A published report never changes.
+         *
+         *     **Roles:** cs_agent, cs_manager, management, auditor
+         */
+        get: operations["listStoredReports"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A published report, as it was published
+         * @description The figures as the job computed them at `generatedAt`; later edits of the complaints do not change them (compute a report now with `/v1/reports/weekly` or `/monthly`).
+         *
+         *     **Roles:** cs_agent, cs_manager, management, auditor
+         */
+        get: operations["getStoredReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/denominators": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Denominators of the complaint rates
+         * @description What the organisation posted per category and period (orders, customers or vehicles). A period without one shows its complaint rate as missing, never as 0.
+         *
+         *     **Roles:** cs_agent, cs_manager, management, auditor, admin
+         */
+        get: operations["listDenominators"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/denominators/{period}/{periodStart}/{categoryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Post the denominator of a category for a week or month
+         * @description Creates or replaces it. Reports computed after this use it; published reports keep the figures they were published with.
+         *
+         *     **Roles:** admin
+         */
+        put: operations["setDenominator"];
+        post?: never;
+        /**
+         * Withdraw a posted denominator
+         * @description The period’s complaint rate for the category becomes missing again.
+         *
+         *     **Roles:** admin
+         */
+        delete: operations["deleteDenominator"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/retention": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Retention dry run: what the next run would anonymise
+         * @description Counts the complaints closed or withdrawn more than RETENTION_YEARS (2) ago that still hold the complainant’s personal data, and the rows of theirs a run would rewrite; changes nothing. The run itself is the daily `retention` job (`POST /v1/admin/jobs/retention/run` runs it now).
+         *
+         *     **Roles:** admin, auditor
+         */
+        get: operations["previewRetention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "complaint.received": {
@@ -1866,6 +2048,66 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "report.weekly_ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * report.weekly_ready
+         * @description the weekly report of the previous week was published (Fridays). Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onReportWeeklyReady"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "report.monthly_ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * report.monthly_ready
+         * @description the monthly analysis report of the previous month was published (the 1st). Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onReportMonthlyReady"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "capa.review_due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * capa.review_due
+         * @description a CAPA measure’s effectiveness review is overdue (once per measure). Signed per Standard Webhooks; delivered at least once, in no global order.
+         */
+        post: operations["onCapaReviewDue"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "webhook.subscription_disabled": {
         parameters: {
             query?: never;
@@ -1889,12 +2131,13 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /**
+         * @description how the complainant was told
+         * @enum {unknown}
+         */
+        AcknowledgementChannel: "phone" | "sms" | "email" | "wechat" | "letter" | "in_person" | "web";
         AcknowledgeRequest: {
-            /**
-             * @description how the complainant was told
-             * @enum {unknown}
-             */
-            via: "phone" | "sms" | "email" | "wechat" | "letter" | "in_person" | "web";
+            via: components["schemas"]["AcknowledgementChannel"];
             /**
              * Format: date-time
              * @description when they were told; default now. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds
@@ -1907,7 +2150,7 @@ export interface components {
             /** @enum {unknown} */
             type: "anonymous" | "api_key" | "system";
             id: string | null;
-            role: ("cs_agent" | "cs_manager" | "department" | "management" | "finance" | "auditor" | "integration" | "admin") | null;
+            role: components["schemas"]["Role"] | null;
             name: string | null;
         };
         /**
@@ -1928,8 +2171,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
-            /** @enum {unknown} */
-            role: "cs_agent" | "cs_manager" | "department" | "management" | "finance" | "auditor" | "integration" | "admin";
+            role: components["schemas"]["Role"];
             departmentId: string | null;
             /** @description the start of the key, to tell keys apart */
             prefix: string;
@@ -1946,16 +2188,8 @@ export interface components {
         AssessRequest: {
             /** @description 抱怨类别 */
             categoryId: string;
-            /**
-             * @description 级别: general 一般, moderate 中级, strong 强烈, irrational 非理性
-             * @enum {unknown}
-             */
-            level: "general" | "moderate" | "strong" | "irrational";
-            /**
-             * @description 善意 good_faith / 恶意 malicious
-             * @enum {unknown}
-             */
-            nature?: "good_faith" | "malicious";
+            level: components["schemas"]["Level"];
+            nature?: components["schemas"]["Nature"];
             /** @description 执行部门 */
             departmentId: string;
             /**
@@ -1965,21 +2199,9 @@ export interface components {
             receiverId?: string;
             /** @description fast lane to management; always true for external complaints */
             major?: boolean;
-            /**
-             * @description 一次/二次非理性
-             * @enum {unknown}
-             */
-            irrationalStage?: "first" | "second";
-            /**
-             * @description 关注 watch / 监控 monitor
-             * @enum {unknown}
-             */
-            followUpMode?: "watch" | "monitor";
-            /**
-             * @description 投诉: the outside body the customer went to
-             * @enum {unknown}
-             */
-            externalBody?: "media" | "consumer_association" | "government";
+            irrationalStage?: components["schemas"]["IrrationalStage"];
+            followUpMode?: components["schemas"]["FollowUpMode"];
+            externalBody?: components["schemas"]["ExternalBody"];
             comment?: string;
         };
         /** @description a file kept elsewhere, by reference */
@@ -2037,18 +2259,24 @@ export interface components {
             items: components["schemas"]["AuditEntry"][];
             nextCursor: string | null;
         };
+        /** @description breach records of cohort complaints, per department and clock (each cycle’s breach counts once) */
+        BreachCount: {
+            /** @description the department on the breach record; `none`: none was assigned */
+            departmentId: string;
+            departmentLabel: string;
+            /** @enum {unknown} */
+            clock: "handover" | "first_reply" | "closure" | "callback";
+            clockLabel: string;
+            count: number;
+        };
         /** @description the signed bulletin: its figures per department and its totals */
         BulletinEventData: {
             bulletin: components["schemas"]["PenaltyBulletin"];
         };
         /** @description the general manager signed the weekly penalty bulletin (《执行部门抱怨闭环处理处罚通报》); its notices are confirmed */
-        BulletinPublishedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        BulletinPublishedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "bulletin.published";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["BulletinEventData"];
         };
         /**
@@ -2175,11 +2403,11 @@ export interface components {
         /** @description 纠正预防措施: corrective and preventive actions */
         Capa: {
             /**
-             * @description open: measures recorded, effectiveness not yet reviewed
+             * @description open: some measure still waits for its effectiveness review; reviewed: every measure has one
              * @enum {unknown}
              */
-            status: "open";
-            measures: components["schemas"]["CapaMeasure"][];
+            status: "open" | "reviewed";
+            measures: components["schemas"]["CapaMeasureRecord"][];
         };
         /** @description one corrective or preventive measure (纠正/预防措施) */
         CapaMeasure: {
@@ -2193,6 +2421,70 @@ export interface components {
              * @description YYYY-MM-DD, 1900–2999
              */
             dueDate?: string;
+        };
+        /** @description one recorded corrective or preventive measure, with its review schedule */
+        CapaMeasureRecord: {
+            /** @description stable id of the measure: the review is recorded against it */
+            id: string;
+            /** @enum {unknown} */
+            type: "corrective" | "preventive";
+            action: string;
+            owner?: string;
+            /** Format: date */
+            dueDate?: string;
+            /**
+             * Format: date
+             * @description the effectiveness review is due by this day: CAPA_REVIEW_DAYS (30) after dueDate, or after the investigation
+             */
+            reviewDueDate: string;
+            review?: components["schemas"]["CapaReview"];
+        };
+        /** @description the effectiveness review of one measure (有效性评估), recorded once */
+        CapaReview: {
+            /**
+             * @description 有效性评估: effective 有效, partially_effective 部分有效, not_effective 无效
+             * @enum {unknown}
+             */
+            outcome: "effective" | "partially_effective" | "not_effective";
+            /** @description what the verdict rests on */
+            evidence: string;
+            /** Format: date-time */
+            reviewedAt: string;
+        };
+        /** @description the measure whose review is overdue: record it with POST /v1/complaints/{id}/capa/{measureId}/review */
+        CapaReviewDueData: {
+            complaint: {
+                /** Format: uuid */
+                id: string;
+                reference: string;
+                departmentId: string | null;
+                href: string;
+            };
+            measure: {
+                id: string;
+                /** @enum {unknown} */
+                type: "corrective" | "preventive";
+                action: string;
+                owner: string | null;
+                dueDate: string | null;
+                /** Format: date */
+                reviewDueDate: string;
+            };
+        };
+        /** @description a CAPA measure’s effectiveness review is overdue (once per measure) */
+        CapaReviewDueEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "capa.review_due";
+            data: components["schemas"]["CapaReviewDueData"];
+        };
+        CapaReviewRequest: {
+            /**
+             * @description 有效性评估: effective 有效, partially_effective 部分有效, not_effective 无效
+             * @enum {unknown}
+             */
+            outcome: "effective" | "partially_effective" | "not_effective";
+            /** @description what the verdict rests on: figures, a follow-up check, a repeat complaint */
+            evidence: string;
         };
         /**
          * @description 抱怨类别: a complaint category
@@ -2220,6 +2512,11 @@ export interface components {
         CategoryList: {
             items: components["schemas"]["Category"][];
         };
+        /**
+         * @description intake channel
+         * @enum {unknown}
+         */
+        Channel: "phone" | "hotline_400" | "email" | "web" | "wechat" | "letter" | "walk_in" | "callback_survey" | "media" | "consumer_association" | "government" | "crm_sync";
         /** @description a channel’s limits, each applied where stricter than the level’s */
         ChannelLimits: {
             handover?: components["schemas"]["Limit"];
@@ -2249,14 +2546,25 @@ export interface components {
         CloseRequest: {
             comment?: string;
         };
+        /** @description closed cohort complaints whose business time to closure falls in the bucket (business days) */
+        CloseTimeBucket: {
+            /** @enum {unknown} */
+            bucket: "le1" | "1to3" | "3to5" | "5to10" | "gt10";
+            label: string;
+            count: number;
+        };
         ClosureRequestRequest: {
             resultSummary: string;
             rootCause?: string;
         };
+        /**
+         * @description 一次关闭 first_time / 二次关闭 second_time
+         * @enum {unknown}
+         */
+        ClosureType: "first_time" | "second_time";
         Complainant: {
             name: string;
-            /** @enum {unknown} */
-            kind: "person" | "company";
+            kind: components["schemas"]["ComplainantKind"];
             phone: string | null;
             email: string | null;
             idNumber: string | null;
@@ -2268,6 +2576,7 @@ export interface components {
         ComplainantInput: {
             name: string;
             /**
+             * @description a person or a company
              * @default person
              * @enum {unknown}
              */
@@ -2286,6 +2595,11 @@ export interface components {
             /** @description ids in CRMs such as 悟空CRM */
             externalIds?: components["schemas"]["ExternalId"][];
         };
+        /**
+         * @description a person or a company
+         * @enum {unknown}
+         */
+        ComplainantKind: "person" | "company";
         /**
          * @description 抱怨: a complaint as of the response — its record, what it accepts next and its clocks
          * @example {
@@ -2370,6 +2684,7 @@ export interface components {
          *       "reopenCount": 0,
          *       "clockStartedAt": "2026-11-26T02:05:12.345Z",
          *       "closureLimitMissed": false,
+         *       "anonymisedAt": null,
          *       "deadlines": {
          *         "handoverDueAt": "2026-11-26T07:35:12.345Z",
          *         "firstReplyDueAt": "2026-11-27T05:32:41.118Z",
@@ -2425,22 +2740,17 @@ export interface components {
              * @example CP-2026-000123
              */
             reference: string;
-            /** @enum {unknown} */
-            status: "received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn";
+            status: components["schemas"]["Status"];
             /** @description optimistic-concurrency version, also the ETag */
             version: number;
             /** @description the lifecycle actions this complaint accepts now; each succeeds with a valid body and the right role */
-            allowedActions: ("acknowledge" | "assess" | "handover" | "sign" | "add_note" | "record_investigation" | "reply" | "request_closure" | "record_callback" | "close" | "request_deferral" | "review_deferral" | "withdraw" | "reopen" | "pause" | "resume" | "link_external_ids" | "escalate")[];
-            /**
-             * @description intake channel
-             * @enum {unknown}
-             */
-            channel: "phone" | "hotline_400" | "email" | "web" | "wechat" | "letter" | "walk_in" | "callback_survey" | "media" | "consumer_association" | "government" | "crm_sync";
-            externalBody: ("media" | "consumer_association" | "government") | null;
+            allowedActions: components["schemas"]["LifecycleAction"][];
+            channel: components["schemas"]["Channel"];
+            externalBody: components["schemas"]["ExternalBody"] | null;
             complainant: components["schemas"]["Complainant"];
             subject: components["schemas"]["Subject"];
             description: string;
-            desiredOutcomes: ("resolution" | "compensation" | "explanation" | "apology" | "improvement")[];
+            desiredOutcomes: components["schemas"]["DesiredOutcome"][];
             desiredOutcomeNote: string | null;
             attachments: components["schemas"]["Attachment"][];
             occurredAt: string | null;
@@ -2450,14 +2760,14 @@ export interface components {
              */
             receivedAt: string;
             acknowledgedAt: string | null;
-            acknowledgedVia: ("phone" | "sms" | "email" | "wechat" | "letter" | "in_person" | "web") | null;
+            acknowledgedVia: components["schemas"]["AcknowledgementChannel"] | null;
             categoryId: string | null;
-            level: ("general" | "moderate" | "strong" | "irrational") | null;
-            nature: ("good_faith" | "malicious") | null;
+            level: components["schemas"]["Level"] | null;
+            nature: components["schemas"]["Nature"] | null;
             /** @description fast lane to management: runs on the strong limits */
             major: boolean;
-            irrationalStage: ("first" | "second") | null;
-            followUpMode: ("watch" | "monitor") | null;
+            irrationalStage: components["schemas"]["IrrationalStage"] | null;
+            followUpMode: components["schemas"]["FollowUpMode"] | null;
             departmentId: string | null;
             receiverId: string | null;
             assessedAt: string | null;
@@ -2480,7 +2790,7 @@ export interface components {
             callbackComment: string | null;
             closureRejectedCount: number;
             closedAt: string | null;
-            closureType: ("first_time" | "second_time") | null;
+            closureType: components["schemas"]["ClosureType"] | null;
             withdrawnAt: string | null;
             withdrawalReason: string | null;
             reopenedAt: string | null;
@@ -2489,6 +2799,7 @@ export interface components {
             clockStartedAt: string;
             /** @description the closure limit expired unclosed in some cycle: the closure will be second-time (二次关闭) */
             closureLimitMissed: boolean;
+            anonymisedAt: string | null;
             deadlines: components["schemas"]["Deadlines"];
             /** @description the four clocks as of the response */
             clocks: components["schemas"]["Clock"][];
@@ -2506,73 +2817,45 @@ export interface components {
             updatedAt: string;
         };
         /** @description the complainant was told the complaint was received */
-        ComplaintAcknowledgedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintAcknowledgedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.acknowledged";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description category, level, nature or department were set or changed */
-        ComplaintAssessedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintAssessedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.assessed";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the CS centre called the customer back (回访确认): satisfied or not */
-        ComplaintCallbackRecordedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintCallbackRecordedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.callback_recorded";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description closure approved: first_time or second_time */
-        ComplaintClosedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintClosedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.closed";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the department asked to close (关闭申请) */
-        ComplaintClosureRequestedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintClosureRequestedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.closure_requested";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the department asked for deferred closure (暂缓关闭) */
-        ComplaintDeferralRequestedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintDeferralRequestedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.deferral_requested";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description deferral approved: irrational, second stage, followed up */
-        ComplaintDeferredEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintDeferredEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.deferred";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the complaint as of the change (drop an update whose `version` is older than the one you hold) and the facts of the step */
@@ -2581,53 +2864,33 @@ export interface components {
             facts: components["schemas"]["StepFacts"];
         };
         /** @description the complainant was linked to a record in another system (e.g. a 悟空CRM customer id) */
-        ComplaintExternalIdsLinkedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintExternalIdsLinkedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.external_ids_linked";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the customer went to the media, a consumer association or a government body: major, PR notified */
-        ComplaintExternalReportedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintExternalReportedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.external_reported";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the 《客户抱怨处理书》 was issued to the department (移交) */
-        ComplaintHandedOverEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintHandedOverEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.handed_over";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description automatic upgrade: closure limit missed or closure rejected at callback */
-        ComplaintLevelUpgradedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintLevelUpgradedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.level_upgraded";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description a strong complaint failed again: flagged to management */
-        ComplaintManagementFlaggedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintManagementFlaggedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.management_flagged";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description one page of complaints, newest first */
@@ -2636,80 +2899,64 @@ export interface components {
             nextCursor: string | null;
         };
         /** @description clocks paused (waiting for the customer) */
-        ComplaintPausedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintPausedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.paused";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
+        /** @description 客户抱怨率 of one category (办法 §7.7.2) */
+        ComplaintRate: {
+            categoryId: string;
+            label: string;
+            complaints: number;
+            denominator: {
+                /** @enum {unknown} */
+                kind: "orders" | "customers" | "vehicles";
+                value: number;
+            } | null;
+            perThousand: number | null;
+            missing: string | null;
+        };
         /** @description a complaint was received (受理) */
-        ComplaintReceivedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintReceivedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.received";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description a closed complaint was raised again within the reopen window */
-        ComplaintReopenedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintReopenedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.reopened";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the department replied (the first reply stops the first-reply clock) */
-        ComplaintRepliedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintRepliedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.replied";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description clocks resumed; deadlines moved by the pause */
-        ComplaintResumedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintResumedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.resumed";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the department’s receiver signed for it (签收) */
-        ComplaintSignedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintSignedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.signed";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the complainant withdrew */
-        ComplaintWithdrawnEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        ComplaintWithdrawnEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "complaint.withdrawn";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         CreateApiKeyRequest: {
             /** @description who or what uses the key */
             name: string;
-            /** @enum {unknown} */
-            role: "cs_agent" | "cs_manager" | "department" | "management" | "finance" | "auditor" | "integration" | "admin";
+            role: components["schemas"]["Role"];
             /** @description required for, and only for, department keys */
             departmentId?: string;
         };
@@ -2738,8 +2985,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
-            /** @enum {unknown} */
-            role: "cs_agent" | "cs_manager" | "department" | "management" | "finance" | "auditor" | "integration" | "admin";
+            role: components["schemas"]["Role"];
             departmentId: string | null;
             /** @description the start of the key, to tell keys apart */
             prefix: string;
@@ -2751,140 +2997,12 @@ export interface components {
             /** @description the secret: shown once, only its hash is stored */
             key: string;
         };
-        /**
-         * @description the complaint just received, with the one-time tracking token for the complainant
-         * @example {
-         *       "id": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
-         *       "reference": "CP-2026-000123",
-         *       "status": "received",
-         *       "version": 1,
-         *       "allowedActions": [
-         *         "assess",
-         *         "add_note",
-         *         "record_investigation",
-         *         "reply",
-         *         "request_deferral",
-         *         "withdraw",
-         *         "pause",
-         *         "link_external_ids"
-         *       ],
-         *       "channel": "hotline_400",
-         *       "externalBody": null,
-         *       "complainant": {
-         *         "name": "张伟",
-         *         "kind": "person",
-         *         "phone": "13800138000",
-         *         "email": "zhang.wei@example.com",
-         *         "idNumber": null,
-         *         "address": null,
-         *         "externalIds": [
-         *           {
-         *             "system": "wukong",
-         *             "customerId": "1024"
-         *           }
-         *         ]
-         *       },
-         *       "subject": {
-         *         "product": "帕萨特 2024款 330TSI",
-         *         "vin": "LSVAU2180N2183294",
-         *         "plate": "沪A12345"
-         *       },
-         *       "description": "11月20日在服务站更换刹车片后，两天后刹车异响再次出现。",
-         *       "desiredOutcomes": [
-         *         "resolution",
-         *         "explanation"
-         *       ],
-         *       "desiredOutcomeNote": null,
-         *       "attachments": [],
-         *       "occurredAt": "2026-11-22T00:30:00.000Z",
-         *       "receivedAt": "2026-11-26T02:05:12.345Z",
-         *       "acknowledgedAt": "2026-11-26T02:10:00.000Z",
-         *       "acknowledgedVia": "sms",
-         *       "categoryId": "product_quality",
-         *       "level": "moderate",
-         *       "nature": "good_faith",
-         *       "major": false,
-         *       "irrationalStage": null,
-         *       "followUpMode": null,
-         *       "departmentId": "service-station",
-         *       "receiverId": "0195f7a4-0000-7000-8000-00000000a11a",
-         *       "assessedAt": "2026-11-26T02:20:00.000Z",
-         *       "handedOverAt": "2026-11-26T02:25:00.000Z",
-         *       "signedAt": "2026-11-26T03:02:41.118Z",
-         *       "signedBy": "李娜",
-         *       "firstRepliedAt": null,
-         *       "lastRepliedAt": null,
-         *       "rootCause": null,
-         *       "capa": null,
-         *       "investigatedAt": null,
-         *       "closureRequestedAt": null,
-         *       "resultSummary": null,
-         *       "deferralRequestedAt": null,
-         *       "deferralReason": null,
-         *       "deferredAt": null,
-         *       "callbackAt": null,
-         *       "satisfied": null,
-         *       "satisfaction": null,
-         *       "callbackComment": null,
-         *       "closureRejectedCount": 0,
-         *       "closedAt": null,
-         *       "closureType": null,
-         *       "withdrawnAt": null,
-         *       "withdrawalReason": null,
-         *       "reopenedAt": null,
-         *       "reopenCount": 0,
-         *       "clockStartedAt": "2026-11-26T02:05:12.345Z",
-         *       "closureLimitMissed": false,
-         *       "deadlines": {
-         *         "handoverDueAt": "2026-11-26T07:35:12.345Z",
-         *         "firstReplyDueAt": "2026-11-27T05:32:41.118Z",
-         *         "closureDueAt": "2026-12-01T02:05:12.345Z",
-         *         "callbackDueAt": null
-         *       },
-         *       "clocks": [
-         *         {
-         *           "clock": "handover",
-         *           "dueAt": "2026-11-26T07:35:12.345Z",
-         *           "state": "met",
-         *           "stoppedAt": "2026-11-26T03:02:41.118Z",
-         *           "remainingBusinessMinutes": null,
-         *           "remainingMinutes": null
-         *         },
-         *         {
-         *           "clock": "first_reply",
-         *           "dueAt": "2026-11-27T05:32:41.118Z",
-         *           "state": "running",
-         *           "stoppedAt": null,
-         *           "remainingBusinessMinutes": 412,
-         *           "remainingMinutes": 1589
-         *         },
-         *         {
-         *           "clock": "closure",
-         *           "dueAt": "2026-12-01T02:05:12.345Z",
-         *           "state": "running",
-         *           "stoppedAt": null,
-         *           "remainingBusinessMinutes": 1287,
-         *           "remainingMinutes": 7022
-         *         },
-         *         {
-         *           "clock": "callback",
-         *           "dueAt": null,
-         *           "state": "not_started",
-         *           "stoppedAt": null,
-         *           "remainingBusinessMinutes": null,
-         *           "remainingMinutes": null
-         *         }
-         *       ],
-         *       "slaPolicyVersion": 1,
-         *       "clockCycle": 1,
-         *       "pausedAt": null,
-         *       "createdAt": "2026-11-26T02:05:12.345Z",
-         *       "updatedAt": "2026-11-26T03:02:41.118Z",
-         *       "trackingToken": "q3V9mTt1cJ0x4yZbW8rA2sDf"
-         *     }
-         */
+        /** @description the complaint just received (its example is the Complaint’s), with the one-time tracking token for the complainant */
         CreatedComplaint: components["schemas"]["Complaint"] & {
-            /** @description secret for the public tracking endpoint; shown once, give it to the complainant */
+            /**
+             * @description secret for the public tracking endpoint; shown once, give it to the complainant
+             * @example q3V9mTt1cJ0x4yZbW8rA2sDf
+             */
             trackingToken: string;
         };
         CreateDepartmentRequest: {
@@ -2918,6 +3036,15 @@ export interface components {
             eventTypes: string[];
             description?: string;
         };
+        /** @description complaints received on a day (business time zone) with a level */
+        DayLevelCount: {
+            /** Format: date */
+            date: string;
+            /** @description a level, or `none` (not assessed) */
+            level: string;
+            label: string;
+            count: number;
+        };
         /** @description the deadlines of the four clocks in the current cycle */
         Deadlines: {
             handoverDueAt: string | null;
@@ -2938,11 +3065,7 @@ export interface components {
         };
         DeferralReviewRequest: {
             approved: boolean;
-            /**
-             * @description 关注 watch / 监控 monitor
-             * @enum {unknown}
-             */
-            followUpMode?: "watch" | "monitor";
+            followUpMode?: components["schemas"]["FollowUpMode"];
             comment?: string;
         };
         /**
@@ -3046,6 +3169,45 @@ export interface components {
             nextCursor: string | null;
         };
         /**
+         * @description the figure a category’s complaint rate is computed against for one period (办法 §7.7.2 客户抱怨率)
+         * @example {
+         *       "categoryId": "service_quality",
+         *       "period": "week",
+         *       "periodStart": "2026-11-16",
+         *       "kind": "orders",
+         *       "value": 1250,
+         *       "updatedAt": "2026-11-23T01:00:00.000Z"
+         *     }
+         */
+        Denominator: {
+            categoryId: string;
+            /** @enum {unknown} */
+            period: "week" | "month";
+            /**
+             * Format: date
+             * @description the Monday of the week, or the 1st of the month
+             */
+            periodStart: string;
+            /**
+             * @description what is counted: orders 订单, customers 客户, vehicles 车辆
+             * @enum {unknown}
+             */
+            kind: "orders" | "customers" | "vehicles";
+            value: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description posted denominators, by period then category */
+        DenominatorList: {
+            items: components["schemas"]["Denominator"][];
+        };
+        DenominatorRequest: {
+            /** @enum {unknown} */
+            kind: "orders" | "customers" | "vehicles";
+            /** @description a count; a period without one has no rate (never a rate against 0) */
+            value: number;
+        };
+        /**
          * @description 执行部门: a handling department
          * @example {
          *       "id": "service-station",
@@ -3071,6 +3233,23 @@ export interface components {
         DepartmentList: {
             items: components["schemas"]["Department"][];
         };
+        /**
+         * @description what the complainant wants
+         * @enum {unknown}
+         */
+        DesiredOutcome: "resolution" | "compensation" | "explanation" | "apology" | "improvement";
+        /** @description the part every event shares */
+        EventEnvelope: {
+            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
+            id: string;
+            /** Format: date-time */
+            occurredAt: string;
+        };
+        /**
+         * @description 投诉: the outside body the customer went to
+         * @enum {unknown}
+         */
+        ExternalBody: "media" | "consumer_association" | "government";
         /** @description the complainant’s record in another system */
         ExternalId: {
             /** @description the other system, e.g. `wukong` for 悟空CRM */
@@ -3081,6 +3260,22 @@ export interface components {
         ExternalIdsRequest: {
             externalIds: components["schemas"]["ExternalId"][];
         };
+        /** @description one figure against the previous month; missing (null) when either month lacks it */
+        FigureChange: {
+            key: string;
+            label: string;
+            /** @enum {unknown} */
+            kind: "count" | "ratio" | "rate" | "minutes" | "score";
+            current: number | null;
+            previous: number | null;
+            difference: number | null;
+            relativeChange: number | null;
+        };
+        /**
+         * @description 关注 watch / 监控 monitor
+         * @enum {unknown}
+         */
+        FollowUpMode: "watch" | "monitor";
         GeneratePenaltyBulletinRequest: {
             /**
              * Format: date
@@ -3114,6 +3309,11 @@ export interface components {
             };
         };
         /**
+         * @description 一次/二次非理性
+         * @enum {unknown}
+         */
+        IrrationalStage: "first" | "second";
+        /**
          * @description a scheduled job
          * @example {
          *       "name": "sla-sweep",
@@ -3127,7 +3327,7 @@ export interface components {
          */
         Job: {
             /** @enum {unknown} */
-            name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping";
+            name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention";
             /** @description cron expression in the business time zone */
             schedule: string;
             description: string;
@@ -3156,7 +3356,7 @@ export interface components {
          */
         JobRun: {
             /** @enum {unknown} */
-            job: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping";
+            job: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention";
             /** Format: date-time */
             ranAt: string;
             /** @description the job’s own summary, e.g. breaches recorded per clock */
@@ -3164,6 +3364,16 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * @description 级别: general 一般, moderate 中级, strong 强烈, irrational 非理性
+         * @enum {unknown}
+         */
+        Level: "general" | "moderate" | "strong" | "irrational";
+        /**
+         * @description a lifecycle step
+         * @enum {unknown}
+         */
+        LifecycleAction: "acknowledge" | "assess" | "handover" | "sign" | "add_note" | "record_investigation" | "reply" | "request_closure" | "record_callback" | "close" | "request_deferral" | "review_deferral" | "withdraw" | "reopen" | "pause" | "resume" | "link_external_ids" | "review_capa" | "escalate";
         /** @description a time limit: business units count working time only (a business day is the standard working day, 450 minutes by default); calendar units count every minute; end_of_business_day is the close of the day of the start (after hours: of the next working day) */
         Limit: {
             /** @enum {unknown} */
@@ -3173,6 +3383,318 @@ export interface components {
             /** @enum {string} */
             unit: "end_of_business_day";
         };
+        /**
+         * @description 月度抱怨/投诉分析报告
+         * @example {
+         *       "id": null,
+         *       "stored": false,
+         *       "period": {
+         *         "kind": "month",
+         *         "start": "2026-11-01",
+         *         "end": "2026-11-30",
+         *         "from": "2026-10-31T16:00:00.000Z",
+         *         "to": "2026-11-30T16:00:00.000Z",
+         *         "timeZone": "Asia/Shanghai"
+         *       },
+         *       "generatedAt": "2026-11-27T00:00:00.000Z",
+         *       "kind": "monthly",
+         *       "previousPeriod": {
+         *         "kind": "month",
+         *         "start": "2026-10-01",
+         *         "end": "2026-10-31",
+         *         "from": "2026-09-30T16:00:00.000Z",
+         *         "to": "2026-10-31T16:00:00.000Z",
+         *         "timeZone": "Asia/Shanghai"
+         *       },
+         *       "figures": {
+         *         "received": 2,
+         *         "byCategory": [
+         *           {
+         *             "key": "product_quality",
+         *             "label": "产品质量",
+         *             "count": 1
+         *           },
+         *           {
+         *             "key": "none",
+         *             "label": "未评估",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "byLevel": [
+         *           {
+         *             "key": "general",
+         *             "label": "一般",
+         *             "count": 1
+         *           },
+         *           {
+         *             "key": "none",
+         *             "label": "未评估",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "byChannel": [
+         *           {
+         *             "key": "hotline_400",
+         *             "label": "400热线",
+         *             "count": 2
+         *           }
+         *         ],
+         *         "byDepartment": [
+         *           {
+         *             "key": "service-station",
+         *             "label": "服务站",
+         *             "count": 1
+         *           },
+         *           {
+         *             "key": "none",
+         *             "label": "未评估",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "byExternalBody": [
+         *           {
+         *             "key": "media",
+         *             "label": "新闻媒体",
+         *             "count": 0
+         *           }
+         *         ],
+         *         "irrational": {
+         *           "firstStage": {
+         *             "numerator": 0,
+         *             "denominator": 2,
+         *             "ratio": 0
+         *           },
+         *           "secondStage": {
+         *             "numerator": 0,
+         *             "denominator": 2,
+         *             "ratio": 0
+         *           },
+         *           "watch": 0,
+         *           "monitor": 0
+         *         },
+         *         "complaintRates": [
+         *           {
+         *             "categoryId": "product_quality",
+         *             "label": "产品质量",
+         *             "complaints": 1,
+         *             "denominator": null,
+         *             "perThousand": null,
+         *             "missing": "产品质量: no denominator posted for the week of 2026-11-16"
+         *           }
+         *         ],
+         *         "firstTimeClosure": {
+         *           "numerator": 1,
+         *           "denominator": 1,
+         *           "ratio": 1
+         *         },
+         *         "breaches": [
+         *           {
+         *             "departmentId": "service-station",
+         *             "departmentLabel": "服务站",
+         *             "clock": "first_reply",
+         *             "clockLabel": "首次回复",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "timeToFirstReply": {
+         *           "complaints": 1,
+         *           "meanBusinessMinutes": 95,
+         *           "p90BusinessMinutes": 95
+         *         },
+         *         "timeToClosure": {
+         *           "complaints": 1,
+         *           "meanBusinessMinutes": 1260,
+         *           "p90BusinessMinutes": 1260
+         *         },
+         *         "satisfaction": {
+         *           "mean": 4,
+         *           "distribution": [
+         *             {
+         *               "score": 1,
+         *               "count": 0
+         *             },
+         *             {
+         *               "score": 2,
+         *               "count": 0
+         *             },
+         *             {
+         *               "score": 3,
+         *               "count": 0
+         *             },
+         *             {
+         *               "score": 4,
+         *               "count": 1
+         *             },
+         *             {
+         *               "score": 5,
+         *               "count": 0
+         *             }
+         *           ],
+         *           "responseRate": {
+         *             "numerator": 1,
+         *             "denominator": 1,
+         *             "ratio": 1
+         *           }
+         *         },
+         *         "perDay": [
+         *           {
+         *             "date": "2026-11-16",
+         *             "level": "general",
+         *             "label": "一般",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "closeTimeDistribution": [
+         *           {
+         *             "bucket": "1to3",
+         *             "label": "1–3个工作日",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "topRootCauses": [
+         *           {
+         *             "rootCause": "配件系统允许订购已替代的刹车片料号",
+         *             "count": 3
+         *           }
+         *         ],
+         *         "capa": {
+         *           "complaints": {
+         *             "open": 2,
+         *             "reviewed": 1
+         *           },
+         *           "measures": {
+         *             "corrective": 3,
+         *             "preventive": 2
+         *           },
+         *           "reviews": {
+         *             "effective": 1,
+         *             "partially_effective": 1,
+         *             "not_effective": 0,
+         *             "not_reviewed": 3
+         *           },
+         *           "shareEffective": {
+         *             "numerator": 1,
+         *             "denominator": 2,
+         *             "ratio": 0.5
+         *           },
+         *           "overdueReviews": [
+         *             {
+         *               "complaintId": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
+         *               "reference": "CP-2026-000123",
+         *               "departmentId": "service-station",
+         *               "measureId": "3f1c2b9e-8a4d-4c7e-9b1a-2d5e6f7a8b9c",
+         *               "type": "preventive",
+         *               "action": "在配件系统中停用已替代料号",
+         *               "owner": "信息部 刘强",
+         *               "dueDate": "2026-10-15",
+         *               "reviewDueDate": "2026-11-14"
+         *             }
+         *           ]
+         *         },
+         *         "repeats": {
+         *           "numerator": 1,
+         *           "denominator": 2,
+         *           "ratio": 0.5
+         *         },
+         *         "reopenRate": {
+         *           "numerator": 0,
+         *           "denominator": 1,
+         *           "ratio": 0
+         *         }
+         *       },
+         *       "changes": [
+         *         {
+         *           "key": "received",
+         *           "label": "受理抱怨数",
+         *           "kind": "count",
+         *           "current": 2,
+         *           "previous": 4,
+         *           "difference": -2,
+         *           "relativeChange": -0.5
+         *         }
+         *       ]
+         *     }
+         */
+        MonthlyReport: {
+            id: string | null;
+            /** @description true: published by the scheduled job and immutable; false: computed live now */
+            stored: boolean;
+            period: components["schemas"]["ReportPeriod"];
+            /**
+             * Format: date-time
+             * @description the snapshot: status, level, department … as they were then
+             */
+            generatedAt: string;
+            /** @enum {string} */
+            kind: "monthly";
+            /** @description docs/reports.md “Monthly analysis report”: every weekly figure over the month, and more */
+            figures: {
+                /** @description the cohort: complaints received in the period */
+                received: number;
+                byCategory: components["schemas"]["ReportCount"][];
+                byLevel: components["schemas"]["ReportCount"][];
+                byChannel: components["schemas"]["ReportCount"][];
+                byDepartment: components["schemas"]["ReportCount"][];
+                /** @description 投诉: complaints with an outside body */
+                byExternalBody: components["schemas"]["ReportCount"][];
+                /** @description 非理性抱怨 (办法 §7.7.1): first and second stage over the cohort; follow-up modes */
+                irrational: {
+                    firstStage: components["schemas"]["ReportRatio"];
+                    secondStage: components["schemas"]["ReportRatio"];
+                    /** @description 关注 */
+                    watch: number;
+                    /** @description 监控 */
+                    monitor: number;
+                };
+                complaintRates: components["schemas"]["ComplaintRate"][];
+                firstTimeClosure: components["schemas"]["ReportRatio"];
+                breaches: components["schemas"]["BreachCount"][];
+                timeToFirstReply: components["schemas"]["ReportDuration"];
+                timeToClosure: components["schemas"]["ReportDuration"];
+                satisfaction: components["schemas"]["SatisfactionFigures"];
+                /** @description chart: complaints per day by level */
+                perDay: components["schemas"]["DayLevelCount"][];
+                /** @description chart: time-to-close distribution */
+                closeTimeDistribution: components["schemas"]["CloseTimeBucket"][];
+                /** @description the 10 most frequent root causes of the cohort */
+                topRootCauses: {
+                    /** @description the text, grouped as normaliseRootCause says */
+                    rootCause: string;
+                    count: number;
+                }[];
+                capa: {
+                    /** @description cohort complaints with a CAPA per CAPA status */
+                    complaints: {
+                        open: number;
+                        reviewed: number;
+                    };
+                    measures: {
+                        corrective: number;
+                        preventive: number;
+                    };
+                    /** @description 有效性评估 of the cohort’s measures */
+                    reviews: {
+                        effective: number;
+                        partially_effective: number;
+                        not_effective: number;
+                        not_reviewed: number;
+                    };
+                    shareEffective: components["schemas"]["ReportRatio"];
+                    /** @description all complaints, not only the cohort */
+                    overdueReviews: components["schemas"]["OverdueCapaReview"][];
+                };
+                repeats: components["schemas"]["ReportRatio"];
+                reopenRate: components["schemas"]["ReportRatio"];
+            };
+            previousPeriod: components["schemas"]["ReportPeriod"];
+            /** @description every comparable figure against the previous month */
+            changes: components["schemas"]["FigureChange"][];
+        };
+        /**
+         * @description 善意 good_faith / 恶意 malicious
+         * @enum {unknown}
+         */
+        Nature: "good_faith" | "malicious";
         /**
          * @description an investigation note (internal)
          * @example {
@@ -3185,20 +3707,38 @@ export interface components {
         Note: {
             /** Format: uuid */
             id: string;
-            /** @enum {unknown} */
-            kind: "fact" | "emotion" | "expectation" | "rework_callback" | "internal";
+            kind: components["schemas"]["NoteKind"];
             body: string;
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @description structured listening (fact, emotion, expectation), a rework callback, or internal
+         * @enum {unknown}
+         */
+        NoteKind: "fact" | "emotion" | "expectation" | "rework_callback" | "internal";
         /** @description the notes of a complaint, oldest first */
         NoteList: {
             items: components["schemas"]["Note"][];
         };
         NoteRequest: {
-            /** @enum {unknown} */
-            kind: "fact" | "emotion" | "expectation" | "rework_callback" | "internal";
+            kind: components["schemas"]["NoteKind"];
             body: string;
+        };
+        /** @description a CAPA measure whose effectiveness review was due before the end of the period and is not recorded */
+        OverdueCapaReview: {
+            /** Format: uuid */
+            complaintId: string;
+            reference: string;
+            departmentId: string | null;
+            measureId: string;
+            /** @enum {unknown} */
+            type: "corrective" | "preventive";
+            action: string;
+            owner: string | null;
+            dueDate: string | null;
+            /** Format: date */
+            reviewDueDate: string;
         };
         /**
          * @description 《执行部门抱怨闭环处理处罚通报》: the week’s notices per department, signed by the general manager (办法 §7.8)
@@ -3372,87 +3912,14 @@ export interface components {
                 period: number;
             }[];
         };
-        /**
-         * @description bulletins, newest week first
-         * @example {
-         *       "items": [
-         *         {
-         *           "id": "0195f7a4-8888-7000-8000-000000000001",
-         *           "title": "执行部门抱怨闭环处理处罚通报",
-         *           "weekStart": "2026-09-28",
-         *           "weekEnd": "2026-10-04",
-         *           "from": "2026-09-27T16:00:00.000Z",
-         *           "to": "2026-10-04T16:00:00.000Z",
-         *           "status": "signed",
-         *           "drawnUpAt": "2026-10-09T09:00:00.000Z",
-         *           "drawnUpBy": "scheduler",
-         *           "signedAt": "2026-10-09T10:12:00.000Z",
-         *           "signedBy": "王总",
-         *           "lines": [
-         *             {
-         *               "departmentId": "service-station",
-         *               "departmentName": "Service station",
-         *               "departmentNameZh": "服务站",
-         *               "kinds": {
-         *                 "handover_late": {
-         *                   "notices": 0,
-         *                   "amountFen": 0
-         *                 },
-         *                 "first_reply_late": {
-         *                   "notices": 1,
-         *                   "amountFen": 5000
-         *                 },
-         *                 "closure_limit": {
-         *                   "notices": 1,
-         *                   "amountFen": 20000
-         *                 },
-         *                 "monthly": {
-         *                   "notices": 0,
-         *                   "amountFen": 0
-         *                 }
-         *               },
-         *               "notices": 2,
-         *               "totalFen": 25000
-         *             }
-         *           ],
-         *           "totals": {
-         *             "kinds": {
-         *               "handover_late": {
-         *                 "notices": 0,
-         *                 "amountFen": 0
-         *               },
-         *               "first_reply_late": {
-         *                 "notices": 1,
-         *                 "amountFen": 5000
-         *               },
-         *               "closure_limit": {
-         *                 "notices": 1,
-         *                 "amountFen": 20000
-         *               },
-         *               "monthly": {
-         *                 "notices": 0,
-         *                 "amountFen": 0
-         *               }
-         *             },
-         *             "notices": 2,
-         *             "totalFen": 25000
-         *           },
-         *           "unassigned": []
-         *         }
-         *       ]
-         *     }
-         */
+        /** @description bulletins, newest week first (the example of a bulletin is PenaltyBulletin’s) */
         PenaltyBulletinList: {
             items: components["schemas"]["PenaltyBulletin"][];
         };
         /** @description the department disputed a penalty notice */
-        PenaltyContestedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        PenaltyContestedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "penalty.contested";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["PenaltyEventData"];
         };
         /** @description the notice after the change, with its history */
@@ -3460,13 +3927,9 @@ export interface components {
             notice: components["schemas"]["PenaltyNotice"];
         };
         /** @description finance recorded that a confirmed notice was collected */
-        PenaltyFulfilledEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        PenaltyFulfilledEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "penalty.fulfilled";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["PenaltyEventData"];
         };
         PenaltyFulfilmentRequest: {
@@ -3474,13 +3937,9 @@ export interface components {
             note?: string;
         };
         /** @description a penalty notice (《客户抱怨闭环处理处罚通知单》) was issued against a department */
-        PenaltyIssuedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        PenaltyIssuedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "penalty.issued";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["PenaltyEventData"];
         };
         /**
@@ -3581,8 +4040,7 @@ export interface components {
                 reference: string;
             };
             departmentId: string | null;
-            /** @enum {unknown} */
-            level: "general" | "moderate" | "strong" | "irrational";
+            level: components["schemas"]["Level"];
             /** @description the standard (or flat amount) the notice is computed from, in fen (1 CNY = 100 fen) */
             standardFen: number;
             /** @description 1, or the monthly factor (n × multiplier, or multiplier^n) */
@@ -3656,47 +4114,7 @@ export interface components {
         PenaltyNoticeList: {
             items: components["schemas"]["PenaltyNotice"][];
         };
-        /**
-         * @description notices, newest first
-         * @example {
-         *       "items": [
-         *         {
-         *           "id": "0195f7a4-7777-7000-8000-000000000043",
-         *           "number": "PN-2026-000043",
-         *           "status": "issued",
-         *           "kind": "closure_limit",
-         *           "cycle": 1,
-         *           "month": null,
-         *           "complaint": {
-         *             "id": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
-         *             "reference": "CP-2026-000812"
-         *           },
-         *           "departmentId": "service-station",
-         *           "level": "general",
-         *           "standardFen": 20000,
-         *           "factor": 1,
-         *           "amountFen": 20000,
-         *           "rulesVersion": 1,
-         *           "owedAt": "2026-09-30T09:30:00.000Z",
-         *           "reason": "一次关闭考核 closure limit expired: cycle 1 was not closed in time (due 2026-09-30 17:30 Asia/Shanghai); the general (一般) standard",
-         *           "issuedAt": "2026-09-30T09:35:00.000Z",
-         *           "bulletinId": null,
-         *           "history": [
-         *             {
-         *               "at": "2026-09-30T09:35:00.000Z",
-         *               "status": "issued",
-         *               "actor": {
-         *                 "role": null,
-         *                 "name": "scheduler"
-         *               },
-         *               "reason": null
-         *             }
-         *           ]
-         *         }
-         *       ],
-         *       "nextCursor": null
-         *     }
-         */
+        /** @description notices, newest first (the example of a notice is PenaltyNotice’s) */
         PenaltyNoticePage: {
             items: components["schemas"]["PenaltyNotice"][];
             nextCursor: string | null;
@@ -3744,32 +4162,7 @@ export interface components {
              */
             monthlyGrowth: "linear" | "compound";
         };
-        /**
-         * @description every version, newest (current) first
-         * @example {
-         *       "items": [
-         *         {
-         *           "version": 1,
-         *           "current": true,
-         *           "effectiveFrom": "2026-11-28T01:00:00.000Z",
-         *           "note": "seed 002 §7.6 with the defaults of docs/penalties.md",
-         *           "createdBy": null,
-         *           "rules": {
-         *             "handoverLateFen": 5000,
-         *             "firstReplyLateFen": 5000,
-         *             "closureStandardFen": {
-         *               "general": 20000,
-         *               "moderate": 50000,
-         *               "strong": 100000,
-         *               "irrational": 10000
-         *             },
-         *             "monthlyMultiplier": 2,
-         *             "monthlyGrowth": "linear"
-         *           }
-         *         }
-         *       ]
-         *     }
-         */
+        /** @description every version, newest (current) first (the example of a version is PenaltyRulesVersion’s) */
         PenaltyRulesList: {
             items: components["schemas"]["PenaltyRulesVersion"][];
         };
@@ -3809,23 +4202,15 @@ export interface components {
             rules: components["schemas"]["PenaltyRules"];
         };
         /** @description a CS manager rejected the dispute: the notice stands */
-        PenaltyUpheldEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        PenaltyUpheldEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "penalty.upheld";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["PenaltyEventData"];
         };
         /** @description a CS manager waived a penalty notice: nothing is collected */
-        PenaltyWaivedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        PenaltyWaivedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "penalty.waived";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["PenaltyEventData"];
         };
         /**
@@ -3867,18 +4252,12 @@ export interface components {
                 field: string;
                 message: string;
             }[];
-            /**
-             * @description 409 and 422 of a lifecycle step: the complaint’s status
-             * @enum {unknown}
-             */
-            currentStatus?: "received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn";
-            /**
-             * @description 409 and 422 of a lifecycle step: the refused action
-             * @enum {unknown}
-             */
-            action?: "acknowledge" | "assess" | "handover" | "sign" | "add_note" | "record_investigation" | "reply" | "request_closure" | "record_callback" | "close" | "request_deferral" | "review_deferral" | "withdraw" | "reopen" | "pause" | "resume" | "link_external_ids" | "escalate";
+            /** @description 409 and 422 of a lifecycle step: the complaint’s status */
+            currentStatus?: components["schemas"]["Status"];
+            /** @description 409 and 422 of a lifecycle step: the refused action */
+            action?: components["schemas"]["LifecycleAction"];
             /** @description 409 and 422 of a lifecycle step: what the complaint accepts now */
-            allowedActions?: ("acknowledge" | "assess" | "handover" | "sign" | "add_note" | "record_investigation" | "reply" | "request_closure" | "record_callback" | "close" | "request_deferral" | "review_deferral" | "withdraw" | "reopen" | "pause" | "resume" | "link_external_ids" | "escalate")[];
+            allowedActions?: components["schemas"]["LifecycleAction"][];
             /** @description 412: the version to reload */
             currentVersion?: number;
             /** @description 500: the request to look for in the logs */
@@ -3902,17 +4281,13 @@ export interface components {
             reason: string;
         };
         ReceiveComplaintRequest: {
-            /**
-             * @description intake channel
-             * @enum {unknown}
-             */
-            channel: "phone" | "hotline_400" | "email" | "web" | "wechat" | "letter" | "walk_in" | "callback_survey" | "media" | "consumer_association" | "government" | "crm_sync";
+            channel: components["schemas"]["Channel"];
             complainant: components["schemas"]["ComplainantInput"];
             subject?: components["schemas"]["Subject"];
             /** @description what happened, in the complainant’s words */
             description: string;
             /** @description complainant goals */
-            desiredOutcomes?: ("resolution" | "compensation" | "explanation" | "apology" | "improvement")[];
+            desiredOutcomes?: components["schemas"]["DesiredOutcome"][];
             desiredOutcomeNote?: string;
             attachments?: components["schemas"]["Attachment"][];
             /**
@@ -3925,11 +4300,7 @@ export interface components {
              * @description when the complaint reached the organisation, if earlier than now: a letter’s arrival, a call entered late, a CRM import. Not in the future, at most BACKDATE_WINDOW_DAYS (30) days ago. The clocks, the reference number’s year and the reports use it; `createdAt` records when it was entered.. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds
              */
             receivedAt?: string;
-            /**
-             * @description 投诉: the outside body the customer went to
-             * @enum {unknown}
-             */
-            externalBody?: "media" | "consumer_association" | "government";
+            externalBody?: components["schemas"]["ExternalBody"];
         };
         /**
          * @description 指定接收人: who signs for the department’s complaints
@@ -4028,15 +4399,149 @@ export interface components {
             via?: string;
             decision?: components["schemas"]["Decision"];
         };
+        /** @description complaints of the cohort with one value */
+        ReportCount: {
+            /** @description the value counted (a category, level, channel or department id; `none`: not assessed) */
+            key: string;
+            /** @description its Chinese label */
+            label: string;
+            count: number;
+        };
+        /** @description business minutes from receipt to an event, over the cohort complaints that reached it */
+        ReportDuration: {
+            /** @description complaints that have the value */
+            complaints: number;
+            meanBusinessMinutes: number | null;
+            p90BusinessMinutes: number | null;
+        };
+        /** @description the monthly analysis report of the previous month was published (the 1st) */
+        ReportMonthlyReadyEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "report.monthly_ready";
+            data: components["schemas"]["ReportReadyData"];
+        };
+        /** @description the period whose received complaints (by `receivedAt`) are the cohort */
+        ReportPeriod: {
+            /** @enum {unknown} */
+            kind: "week" | "month";
+            /**
+             * Format: date
+             * @description first day (Monday, or the 1st) in the business time zone
+             */
+            start: string;
+            /**
+             * Format: date
+             * @description last day, inclusive
+             */
+            end: string;
+            /**
+             * Format: date-time
+             * @description the first instant of the period
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description the first instant after the period
+             */
+            to: string;
+            timeZone: string;
+        };
+        /** @description a fraction with what it is made of; `ratio` is null (missing), never 0, when the denominator is 0 */
+        ReportRatio: {
+            numerator: number;
+            denominator: number;
+            ratio: number | null;
+        };
+        /** @description the published report: fetch it from `href` */
+        ReportReadyData: {
+            report: {
+                /** Format: uuid */
+                id: string;
+                /** @enum {unknown} */
+                kind: "weekly" | "monthly";
+                /** Format: date */
+                periodStart: string;
+                /** Format: date */
+                periodEnd: string;
+                /** Format: date-time */
+                generatedAt: string;
+                /** @description GET it (JSON, or CSV/HTML by Accept) */
+                href: string;
+            };
+        };
+        /** @description the weekly report of the previous week was published (Fridays) */
+        ReportWeeklyReadyEvent: components["schemas"]["EventEnvelope"] & {
+            /** @enum {string} */
+            type: "report.weekly_ready";
+            data: components["schemas"]["ReportReadyData"];
+        };
         ResumeRequest: {
             comment?: string;
         };
+        /**
+         * @description what a retention run anonymised, or would anonymise
+         * @example {
+         *       "dryRun": true,
+         *       "retentionYears": 2,
+         *       "cutoff": "2024-11-27T19:30:00.000Z",
+         *       "complaints": 42,
+         *       "closed": 40,
+         *       "withdrawn": 2,
+         *       "rows": {
+         *         "timelineEntries": 512,
+         *         "auditEntries": 498,
+         *         "notes": 61,
+         *         "replies": 87,
+         *         "outboxEvents": 430,
+         *         "idempotencyRecords": 0
+         *       }
+         *     }
+         */
+        RetentionRun: {
+            /** @description true: counted only, nothing changed */
+            dryRun: boolean;
+            retentionYears: number;
+            /**
+             * Format: date-time
+             * @description complaints closed or withdrawn before this instant are due
+             */
+            cutoff: string;
+            /** @description complaints anonymised (or, in a dry run, that would be) */
+            complaints: number;
+            closed: number;
+            withdrawn: number;
+            /** @description rows of those complaints rewritten (or, in a dry run, that would be) */
+            rows: {
+                timelineEntries: number;
+                auditEntries: number;
+                notes: number;
+                replies: number;
+                outboxEvents: number;
+                /** @description deleted */
+                idempotencyRecords: number;
+            };
+        };
+        /**
+         * @description what an API key may do (docs/roles.md)
+         * @enum {unknown}
+         */
+        Role: "cs_agent" | "cs_manager" | "department" | "management" | "finance" | "auditor" | "integration" | "admin";
         RotateSecretRequest: {
             /**
              * @description how long the old secret keeps signing too
              * @default 1440
              */
             overlapMinutes?: number;
+        };
+        /** @description satisfaction with the handling (ISO 10002 8.3): the latest recorded callback of each cohort complaint; responseRate = with a score ÷ with a callback */
+        SatisfactionFigures: {
+            mean: number | null;
+            /** @description complaints per score of their latest callback */
+            distribution: {
+                score: number;
+                count: number;
+            }[];
+            responseRate: components["schemas"]["ReportRatio"];
         };
         SignPenaltyBulletinRequest: {
             comment?: string;
@@ -4047,23 +4552,15 @@ export interface components {
             comment?: string;
         };
         /** @description a clock passed its deadline (once per complaint, clock and cycle) */
-        SlaBreachedEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        SlaBreachedEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "sla.breached";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description a clock passed the due-soon share (80%) of its limit */
-        SlaDueSoonEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        SlaDueSoonEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "sla.due_soon";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["ComplaintEventData"];
         };
         /** @description the limits of every level and channel, the callback limit, the due-soon share and the upgrade map */
@@ -4116,16 +4613,17 @@ export interface components {
             createdBy: string | null;
             policy: components["schemas"]["SlaPolicy"];
         };
+        /**
+         * @description where the complaint is in its lifecycle
+         * @enum {unknown}
+         */
+        Status: "received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn";
         /** @description the facts a step recorded; which properties appear depends on the step (named beside each) */
         StepFacts: {
             /** @description events only: the step (as on the timeline) */
             action?: string;
-            /**
-             * @description intake channel
-             * @enum {unknown}
-             */
-            channel?: "phone" | "hotline_400" | "email" | "web" | "wechat" | "letter" | "walk_in" | "callback_survey" | "media" | "consumer_association" | "government" | "crm_sync";
-            externalBody?: ("media" | "consumer_association" | "government") | null;
+            channel?: components["schemas"]["Channel"];
+            externalBody?: components["schemas"]["ExternalBody"] | null;
             /**
              * Format: date-time
              * @description receive: when it reached the organisation
@@ -4151,8 +4649,7 @@ export interface components {
             departmentId?: string | null;
             receiverId?: string | null;
             signedBy?: string;
-            /** @enum {unknown} */
-            kind?: "fact" | "emotion" | "expectation" | "rework_callback" | "internal";
+            kind?: components["schemas"]["NoteKind"];
             facts?: string | null;
             emotions?: string | null;
             expectations?: string | null;
@@ -4167,35 +4664,23 @@ export interface components {
             outcome?: "closure_confirmed" | "rejected_closure";
             /** @description escalate, record_callback (rejected): the automatic level upgrade */
             upgrade?: {
-                from: ("general" | "moderate" | "strong" | "irrational") | null;
-                /**
-                 * @description 级别: general 一般, moderate 中级, strong 强烈, irrational 非理性
-                 * @enum {unknown}
-                 */
-                to: "general" | "moderate" | "strong" | "irrational";
-                fromStage: ("first" | "second") | null;
-                toStage: ("first" | "second") | null;
+                from: components["schemas"]["Level"] | null;
+                to: components["schemas"]["Level"];
+                fromStage: components["schemas"]["IrrationalStage"] | null;
+                toStage: components["schemas"]["IrrationalStage"] | null;
                 reason: string;
                 /** @description a strong complaint failed again: management is told */
                 flagManagement: boolean;
             };
-            /**
-             * @description 一次关闭 first_time / 二次关闭 second_time
-             * @enum {unknown}
-             */
-            closureType?: "first_time" | "second_time";
+            closureType?: components["schemas"]["ClosureType"];
             /** @description close: why the closure is second-time (empty: first-time) */
             secondTimeBecause?: ("closure_limit_expired" | "closure_requested_late" | "closure_rejected_at_callback" | "reopened" | "deferred")[];
             reason?: string;
             /** @description review_deferral */
             approved?: boolean;
-            levelFrom?: ("general" | "moderate" | "strong" | "irrational") | null;
-            /**
-             * @description 关注 watch / 监控 monitor
-             * @enum {unknown}
-             */
-            followUpMode?: "watch" | "monitor";
-            previousClosureType?: ("first_time" | "second_time") | null;
+            levelFrom?: components["schemas"]["Level"] | null;
+            followUpMode?: components["schemas"]["FollowUpMode"];
+            previousClosureType?: components["schemas"]["ClosureType"] | null;
             /** @description resume: how long the clocks stood still, in minutes */
             pausedMinutes?: number;
             /** @description link_external_ids: the systems linked */
@@ -4212,6 +4697,49 @@ export interface components {
              * @description sla_breached, sla_due_soon: the deadline
              */
             dueAt?: string;
+            /** @description review_capa: the measure reviewed */
+            measureId?: string;
+            /**
+             * @description 有效性评估: effective 有效, partially_effective 部分有效, not_effective 无效
+             * @enum {unknown}
+             */
+            effectiveness?: "effective" | "partially_effective" | "not_effective";
+            /** @description review_capa: what the verdict rests on */
+            evidence?: string;
+            /**
+             * Format: date-time
+             * @description anonymise: when the complainant’s personal data was removed (retention)
+             */
+            anonymisedAt?: string;
+        };
+        /** @description a published report, weekly or monthly (`kind`) */
+        StoredReport: components["schemas"]["WeeklyReport"] | components["schemas"]["MonthlyReport"];
+        /** @description published reports, newest first */
+        StoredReportPage: {
+            items: components["schemas"]["StoredReportSummary"][];
+            nextCursor: string | null;
+        };
+        /**
+         * @description a published report
+         * @example {
+         *       "id": "0195f7a4-9999-7000-8000-000000000001",
+         *       "kind": "weekly",
+         *       "periodStart": "2026-11-16",
+         *       "periodEnd": "2026-11-22",
+         *       "generatedAt": "2026-11-27T00:00:00.000Z"
+         *     }
+         */
+        StoredReportSummary: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {unknown} */
+            kind: "weekly" | "monthly";
+            /** Format: date */
+            periodStart: string;
+            /** Format: date */
+            periodEnd: string;
+            /** Format: date-time */
+            generatedAt: string;
         };
         /** @description what the complaint is about */
         Subject: {
@@ -4351,10 +4879,9 @@ export interface components {
             /** Format: date-time */
             at: string;
             /** @enum {unknown} */
-            action: "receive" | "acknowledge" | "assess" | "handover" | "sign" | "add_note" | "record_investigation" | "reply" | "request_closure" | "record_callback" | "close" | "request_deferral" | "review_deferral" | "withdraw" | "reopen" | "pause" | "resume" | "link_external_ids" | "escalate" | "sla_breached" | "sla_due_soon";
-            fromStatus: ("received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn") | null;
-            /** @enum {unknown} */
-            toStatus: "received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn";
+            action: "receive" | "acknowledge" | "assess" | "handover" | "sign" | "add_note" | "record_investigation" | "reply" | "request_closure" | "record_callback" | "close" | "request_deferral" | "review_deferral" | "withdraw" | "reopen" | "pause" | "resume" | "link_external_ids" | "review_capa" | "escalate" | "sla_breached" | "sla_due_soon" | "anonymise";
+            fromStatus: components["schemas"]["Status"] | null;
+            toStatus: components["schemas"]["Status"];
             actor: components["schemas"]["Actor"];
             /** @description the complaint’s fields the step changed, before it (API names) */
             before: {
@@ -4383,8 +4910,7 @@ export interface components {
          */
         Tracking: {
             reference: string;
-            /** @enum {unknown} */
-            status: "received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn";
+            status: components["schemas"]["Status"];
             /** Format: date-time */
             receivedAt: string;
             acknowledgedAt: string | null;
@@ -4426,14 +4952,216 @@ export interface components {
             status?: "active" | "paused";
         };
         /** @description a subscription kept failing, or its receiver answered 410 Gone, and was disabled */
-        WebhookSubscriptionDisabledEvent: {
-            /** @description msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it. */
-            id: string;
+        WebhookSubscriptionDisabledEvent: components["schemas"]["EventEnvelope"] & {
             /** @enum {string} */
             type: "webhook.subscription_disabled";
-            /** Format: date-time */
-            occurredAt: string;
             data: components["schemas"]["SubscriptionDisabledData"];
+        };
+        /**
+         * @description 周报: the figures of one week’s cohort (办法 §7.7)
+         * @example {
+         *       "id": null,
+         *       "stored": false,
+         *       "period": {
+         *         "kind": "week",
+         *         "start": "2026-11-16",
+         *         "end": "2026-11-22",
+         *         "from": "2026-11-15T16:00:00.000Z",
+         *         "to": "2026-11-22T16:00:00.000Z",
+         *         "timeZone": "Asia/Shanghai"
+         *       },
+         *       "generatedAt": "2026-11-27T00:00:00.000Z",
+         *       "kind": "weekly",
+         *       "figures": {
+         *         "received": 2,
+         *         "byCategory": [
+         *           {
+         *             "key": "product_quality",
+         *             "label": "产品质量",
+         *             "count": 1
+         *           },
+         *           {
+         *             "key": "none",
+         *             "label": "未评估",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "byLevel": [
+         *           {
+         *             "key": "general",
+         *             "label": "一般",
+         *             "count": 1
+         *           },
+         *           {
+         *             "key": "none",
+         *             "label": "未评估",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "byChannel": [
+         *           {
+         *             "key": "hotline_400",
+         *             "label": "400热线",
+         *             "count": 2
+         *           }
+         *         ],
+         *         "byDepartment": [
+         *           {
+         *             "key": "service-station",
+         *             "label": "服务站",
+         *             "count": 1
+         *           },
+         *           {
+         *             "key": "none",
+         *             "label": "未评估",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "byExternalBody": [
+         *           {
+         *             "key": "media",
+         *             "label": "新闻媒体",
+         *             "count": 0
+         *           }
+         *         ],
+         *         "irrational": {
+         *           "firstStage": {
+         *             "numerator": 0,
+         *             "denominator": 2,
+         *             "ratio": 0
+         *           },
+         *           "secondStage": {
+         *             "numerator": 0,
+         *             "denominator": 2,
+         *             "ratio": 0
+         *           },
+         *           "watch": 0,
+         *           "monitor": 0
+         *         },
+         *         "complaintRates": [
+         *           {
+         *             "categoryId": "product_quality",
+         *             "label": "产品质量",
+         *             "complaints": 1,
+         *             "denominator": null,
+         *             "perThousand": null,
+         *             "missing": "产品质量: no denominator posted for the week of 2026-11-16"
+         *           }
+         *         ],
+         *         "firstTimeClosure": {
+         *           "numerator": 1,
+         *           "denominator": 1,
+         *           "ratio": 1
+         *         },
+         *         "breaches": [
+         *           {
+         *             "departmentId": "service-station",
+         *             "departmentLabel": "服务站",
+         *             "clock": "first_reply",
+         *             "clockLabel": "首次回复",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "timeToFirstReply": {
+         *           "complaints": 1,
+         *           "meanBusinessMinutes": 95,
+         *           "p90BusinessMinutes": 95
+         *         },
+         *         "timeToClosure": {
+         *           "complaints": 1,
+         *           "meanBusinessMinutes": 1260,
+         *           "p90BusinessMinutes": 1260
+         *         },
+         *         "satisfaction": {
+         *           "mean": 4,
+         *           "distribution": [
+         *             {
+         *               "score": 1,
+         *               "count": 0
+         *             },
+         *             {
+         *               "score": 2,
+         *               "count": 0
+         *             },
+         *             {
+         *               "score": 3,
+         *               "count": 0
+         *             },
+         *             {
+         *               "score": 4,
+         *               "count": 1
+         *             },
+         *             {
+         *               "score": 5,
+         *               "count": 0
+         *             }
+         *           ],
+         *           "responseRate": {
+         *             "numerator": 1,
+         *             "denominator": 1,
+         *             "ratio": 1
+         *           }
+         *         },
+         *         "perDay": [
+         *           {
+         *             "date": "2026-11-16",
+         *             "level": "general",
+         *             "label": "一般",
+         *             "count": 1
+         *           }
+         *         ],
+         *         "closeTimeDistribution": [
+         *           {
+         *             "bucket": "1to3",
+         *             "label": "1–3个工作日",
+         *             "count": 1
+         *           }
+         *         ]
+         *       }
+         *     }
+         */
+        WeeklyReport: {
+            id: string | null;
+            /** @description true: published by the scheduled job and immutable; false: computed live now */
+            stored: boolean;
+            period: components["schemas"]["ReportPeriod"];
+            /**
+             * Format: date-time
+             * @description the snapshot: status, level, department … as they were then
+             */
+            generatedAt: string;
+            /** @enum {string} */
+            kind: "weekly";
+            /** @description docs/reports.md “Weekly report” */
+            figures: {
+                /** @description the cohort: complaints received in the period */
+                received: number;
+                byCategory: components["schemas"]["ReportCount"][];
+                byLevel: components["schemas"]["ReportCount"][];
+                byChannel: components["schemas"]["ReportCount"][];
+                byDepartment: components["schemas"]["ReportCount"][];
+                /** @description 投诉: complaints with an outside body */
+                byExternalBody: components["schemas"]["ReportCount"][];
+                /** @description 非理性抱怨 (办法 §7.7.1): first and second stage over the cohort; follow-up modes */
+                irrational: {
+                    firstStage: components["schemas"]["ReportRatio"];
+                    secondStage: components["schemas"]["ReportRatio"];
+                    /** @description 关注 */
+                    watch: number;
+                    /** @description 监控 */
+                    monitor: number;
+                };
+                complaintRates: components["schemas"]["ComplaintRate"][];
+                firstTimeClosure: components["schemas"]["ReportRatio"];
+                breaches: components["schemas"]["BreachCount"][];
+                timeToFirstReply: components["schemas"]["ReportDuration"];
+                timeToClosure: components["schemas"]["ReportDuration"];
+                satisfaction: components["schemas"]["SatisfactionFigures"];
+                /** @description chart: complaints per day by level */
+                perDay: components["schemas"]["DayLevelCount"][];
+                /** @description chart: time-to-close distribution */
+                closeTimeDistribution: components["schemas"]["CloseTimeBucket"][];
+            };
         };
     };
     responses: {
@@ -4448,6 +5176,20 @@ export interface components {
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The complaint after the step. */
+        ComplaintResponse: {
+            headers: {
+                "x-request-id": components["headers"]["RequestId"];
+                "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                etag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Complaint"];
             };
         };
         /** @description The resource’s state does not allow this now. For a lifecycle step, `currentStatus` and `allowedActions` say what it accepts. */
@@ -4515,6 +5257,19 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The notice after the step. */
+        PenaltyNoticeResponse: {
+            headers: {
+                "x-request-id": components["headers"]["RequestId"];
+                "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PenaltyNotice"];
+            };
+        };
         /** @description `If-Match` does not match the current version (`currentVersion`): reload and retry. */
         PreconditionFailed: {
             headers: {
@@ -4541,6 +5296,27 @@ export interface components {
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
+        };
+        /** @description received */
+        Status2XXResponse: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
+        Status4XXResponse: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+        /** @description failed: retried with backoff, then dead-lettered */
+        Status5XXResponse: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content?: never;
         };
         /** @description Too many requests from this key or client address: retry after `Retry-After` seconds. */
         TooManyRequests: {
@@ -4610,7 +5386,38 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        /** @description category */
+        CategoryIdPath: string;
+        /** @description nextCursor of the previous page */
+        CursorQuery: string;
+        /** @description YYYY-MM-DD, 1900–2999 */
+        DatePath: string;
+        DepartmentIdQuery: string;
+        /** @description issued at or after. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
+        FromQuery: string;
+        /** @description complaint id */
+        IdPath: string;
+        /** @description id */
+        IdPath2: string;
+        IdPath3: string;
+        /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
+        IfMatchHeader: string;
+        IncludeInactiveQuery: boolean;
+        /** @description page size */
+        LimitQuery: number;
+        PeriodPath: "week" | "month";
+        /** @description the Monday of the week, or the 1st of the month. YYYY-MM-DD, 1900–2999 */
+        PeriodStartPath: string;
+        /** @description issued before. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
+        ToQuery: string;
+        /** @description the event id (`msg_…`); the same on every retry */
+        WebhookIdHeader: string;
+        /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+        WebhookSignatureHeader: string;
+        /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+        WebhookTimestampHeader: string;
+    };
     requestBodies: never;
     headers: {
         /** @description the request id: yours if you sent `x-request-id`, else a new UUID; quote it when reporting a problem */
@@ -4739,15 +5546,15 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description repeat for several: status=received&status=assessed */
-                status?: ("received" | "acknowledged" | "assessed" | "handed_over" | "in_progress" | "responded" | "closure_requested" | "closure_confirmed" | "closed" | "deferred" | "withdrawn")[];
+                status?: components["schemas"]["Status"][];
                 /** @description 级别: general 一般, moderate 中级, strong 强烈, irrational 非理性 */
-                level?: "general" | "moderate" | "strong" | "irrational";
+                level?: components["schemas"]["Level"];
                 /** @description category */
                 categoryId?: string;
                 /** @description department */
                 departmentId?: string;
                 /** @description intake channel */
-                channel?: "phone" | "hotline_400" | "email" | "web" | "wechat" | "letter" | "walk_in" | "callback_survey" | "media" | "consumer_association" | "government" | "crm_sync";
+                channel?: components["schemas"]["Channel"];
                 /** @description true: some running clock is past its deadline */
                 overdue?: boolean;
                 /** @description entered at or after. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
@@ -4757,9 +5564,9 @@ export interface operations {
                 /** @description text in reference, description, complainant name or subject */
                 q?: string;
                 /** @description page size */
-                limit?: number;
+                limit?: components["parameters"]["LimitQuery"];
                 /** @description nextCursor of the previous page */
-                cursor?: string;
+                cursor?: components["parameters"]["CursorQuery"];
             };
             header?: never;
             path?: never;
@@ -4866,7 +5673,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -4902,7 +5709,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -4937,7 +5744,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -4971,11 +5778,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -4991,20 +5798,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5026,7 +5820,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5060,11 +5854,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5088,20 +5882,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5122,11 +5903,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5142,20 +5923,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5176,11 +5944,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5199,20 +5967,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5233,11 +5988,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5252,20 +6007,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5286,11 +6028,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5306,20 +6048,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5340,11 +6069,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5378,20 +6107,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5412,11 +6128,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5432,20 +6148,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5466,11 +6169,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5487,20 +6190,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5521,11 +6211,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5540,20 +6230,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5574,11 +6251,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5593,20 +6270,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5627,11 +6291,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5648,20 +6312,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5682,11 +6333,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5701,20 +6352,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5735,11 +6373,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5754,20 +6392,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5788,11 +6413,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5807,20 +6432,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5841,11 +6453,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5865,20 +6477,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
-            };
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5899,11 +6498,11 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
-                "if-match"?: string;
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
             path: {
                 /** @description complaint id */
-                id: string;
+                id: components["parameters"]["IdPath"];
             };
             cookie?: never;
         };
@@ -5918,20 +6517,50 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The complaint after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    etag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Complaint"];
-                };
+            200: components["responses"]["ComplaintResponse"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    reviewCapaMeasure: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag of the version you read (`"3"`); a stale one gives 412 */
+                "if-match"?: components["parameters"]["IfMatchHeader"];
             };
+            path: {
+                /** @description complaint id */
+                id: components["parameters"]["IdPath"];
+                /** @description the CAPA measure id (`capa.measures[].id`) */
+                measureId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "outcome": "effective",
+                 *       "evidence": "12月配件系统已停用替代料号；此后30天内同类刹车异响抱怨0起。"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CapaReviewRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["ComplaintResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -5984,7 +6613,7 @@ export interface operations {
     listDepartments: {
         parameters: {
             query?: {
-                includeInactive?: boolean;
+                includeInactive?: components["parameters"]["IncludeInactiveQuery"];
             };
             header?: never;
             path?: never;
@@ -6065,7 +6694,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description id */
-                id: string;
+                id: components["parameters"]["IdPath2"];
             };
             cookie?: never;
         };
@@ -6109,7 +6738,7 @@ export interface operations {
     listCategories: {
         parameters: {
             query?: {
-                includeInactive?: boolean;
+                includeInactive?: components["parameters"]["IncludeInactiveQuery"];
             };
             header?: never;
             path?: never;
@@ -6190,7 +6819,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description id */
-                id: string;
+                id: components["parameters"]["IdPath2"];
             };
             cookie?: never;
         };
@@ -6237,7 +6866,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description id */
-                id: string;
+                id: components["parameters"]["IdPath2"];
             };
             cookie?: never;
         };
@@ -6271,7 +6900,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description id */
-                id: string;
+                id: components["parameters"]["IdPath2"];
             };
             cookie?: never;
         };
@@ -6318,7 +6947,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -6442,7 +7071,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -6477,7 +7106,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -6741,7 +7370,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description YYYY-MM-DD, 1900–2999 */
-                date: string;
+                date: components["parameters"]["DatePath"];
             };
             cookie?: never;
         };
@@ -6787,7 +7416,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description YYYY-MM-DD, 1900–2999 */
-                date: string;
+                date: components["parameters"]["DatePath"];
             };
             cookie?: never;
         };
@@ -6947,7 +7576,7 @@ export interface operations {
     listPenaltyNotices: {
         parameters: {
             query?: {
-                departmentId?: string;
+                departmentId?: components["parameters"]["DepartmentIdQuery"];
                 /** @description repeatable */
                 status?: ("issued" | "contested" | "upheld" | "waived" | "confirmed" | "fulfilled" | "unassigned")[];
                 /** @description handover_late 移交超时, first_reply_late 首次回复超时, closure_limit 一次关闭考核, monthly 超月未关闭 */
@@ -6955,13 +7584,13 @@ export interface operations {
                 complaintId?: string;
                 bulletinId?: string;
                 /** @description issued at or after. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
-                from?: string;
+                from?: components["parameters"]["FromQuery"];
                 /** @description issued before. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
-                to?: string;
+                to?: components["parameters"]["ToQuery"];
                 /** @description page size */
-                limit?: number;
+                limit?: components["parameters"]["LimitQuery"];
                 /** @description nextCursor of the previous page */
-                cursor?: string;
+                cursor?: components["parameters"]["CursorQuery"];
             };
             header?: never;
             path?: never;
@@ -6996,7 +7625,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7030,7 +7659,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7045,19 +7674,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The notice after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PenaltyNotice"];
-                };
-            };
+            200: components["responses"]["PenaltyNoticeResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -7076,7 +7693,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7091,19 +7708,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The notice after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PenaltyNotice"];
-                };
-            };
+            200: components["responses"]["PenaltyNoticeResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -7122,7 +7727,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7137,19 +7742,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The notice after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PenaltyNotice"];
-                };
-            };
+            200: components["responses"]["PenaltyNoticeResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -7168,7 +7761,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7183,19 +7776,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The notice after the step. */
-            200: {
-                headers: {
-                    "x-request-id": components["headers"]["RequestId"];
-                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
-                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
-                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PenaltyNotice"];
-                };
-            };
+            200: components["responses"]["PenaltyNoticeResponse"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
@@ -7213,10 +7794,10 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description issued at or after. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
-                from?: string;
+                from?: components["parameters"]["FromQuery"];
                 /** @description issued before. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
-                to?: string;
-                departmentId?: string;
+                to?: components["parameters"]["ToQuery"];
+                departmentId?: components["parameters"]["DepartmentIdQuery"];
             };
             header?: never;
             path?: never;
@@ -7328,7 +7909,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7365,7 +7946,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7489,7 +8070,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping";
+                name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention";
             };
             cookie?: never;
         };
@@ -7602,7 +8183,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7636,7 +8217,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7668,7 +8249,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7714,7 +8295,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7759,13 +8340,13 @@ export interface operations {
             query?: {
                 status?: "pending" | "sending" | "retrying" | "succeeded" | "dead";
                 /** @description page size */
-                limit?: number;
+                limit?: components["parameters"]["LimitQuery"];
                 /** @description nextCursor of the previous page */
-                cursor?: string;
+                cursor?: components["parameters"]["CursorQuery"];
             };
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7799,7 +8380,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7833,7 +8414,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7868,7 +8449,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: string;
+                id: components["parameters"]["IdPath3"];
             };
             cookie?: never;
         };
@@ -7912,16 +8493,317 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getWeeklyReport: {
+        parameters: {
+            query?: {
+                /** @description the Monday the week starts on (business time zone); default: the last complete week. YYYY-MM-DD, 1900–2999 */
+                week?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The weekly report. JSON by default; `Accept: text/csv` gives the figures as CSV (UTF-8 with BOM, one row per figure), `Accept: text/html` a printable page with the charts as inline SVG. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WeeklyReport"];
+                    "text/csv": string;
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMonthlyReport: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM; default: the last complete month */
+                month?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The monthly analysis report. JSON by default; `Accept: text/csv` gives the figures as CSV (UTF-8 with BOM, one row per figure), `Accept: text/html` a printable page with the charts as inline SVG. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MonthlyReport"];
+                    "text/csv": string;
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listStoredReports: {
+        parameters: {
+            query?: {
+                kind?: "weekly" | "monthly";
+                /** @description page size */
+                limit?: components["parameters"]["LimitQuery"];
+                /** @description nextCursor of the previous page */
+                cursor?: components["parameters"]["CursorQuery"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of published reports. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredReportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getStoredReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description report id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The published report. JSON by default; `Accept: text/csv` gives the figures as CSV (UTF-8 with BOM, one row per figure), `Accept: text/html` a printable page with the charts as inline SVG. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StoredReport"];
+                    "text/csv": string;
+                    "text/html": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDenominators: {
+        parameters: {
+            query?: {
+                period?: "week" | "month";
+                /** @description periods starting on or after. YYYY-MM-DD, 1900–2999 */
+                from?: string;
+                /** @description periods starting on or before. YYYY-MM-DD, 1900–2999 */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The posted denominators, by period then category. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DenominatorList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setDenominator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                period: components["parameters"]["PeriodPath"];
+                /** @description the Monday of the week, or the 1st of the month. YYYY-MM-DD, 1900–2999 */
+                periodStart: components["parameters"]["PeriodStartPath"];
+                /** @description category */
+                categoryId: components["parameters"]["CategoryIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "orders",
+                 *       "value": 1250
+                 *     }
+                 */
+                "application/json": components["schemas"]["DenominatorRequest"];
+            };
+        };
+        responses: {
+            /** @description The denominator as stored. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Denominator"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteDenominator: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                period: components["parameters"]["PeriodPath"];
+                /** @description the Monday of the week, or the 1st of the month. YYYY-MM-DD, 1900–2999 */
+                periodStart: components["parameters"]["PeriodStartPath"];
+                /** @description category */
+                categoryId: components["parameters"]["CategoryIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Withdrawn. */
+            204: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    previewRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What a run would do now. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionRun"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     onComplaintReceived: {
         parameters: {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -7932,27 +8814,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintAcknowledged: {
@@ -7960,11 +8824,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -7975,27 +8839,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintAssessed: {
@@ -8003,11 +8849,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8018,27 +8864,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintExternalReported: {
@@ -8046,11 +8874,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8061,27 +8889,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintHandedOver: {
@@ -8089,11 +8899,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8104,27 +8914,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintSigned: {
@@ -8132,11 +8924,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8147,27 +8939,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintReplied: {
@@ -8175,11 +8949,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8190,27 +8964,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintClosureRequested: {
@@ -8218,11 +8974,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8233,27 +8989,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintCallbackRecorded: {
@@ -8261,11 +8999,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8276,27 +9014,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintClosed: {
@@ -8304,11 +9024,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8319,27 +9039,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintDeferralRequested: {
@@ -8347,11 +9049,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8362,27 +9064,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintDeferred: {
@@ -8390,11 +9074,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8405,27 +9089,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintWithdrawn: {
@@ -8433,11 +9099,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8448,27 +9114,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintReopened: {
@@ -8476,11 +9124,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8491,27 +9139,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintExternalIdsLinked: {
@@ -8519,11 +9149,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8534,27 +9164,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintPaused: {
@@ -8562,11 +9174,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8577,27 +9189,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintResumed: {
@@ -8605,11 +9199,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8620,27 +9214,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintLevelUpgraded: {
@@ -8648,11 +9224,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8663,27 +9239,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onComplaintManagementFlagged: {
@@ -8691,11 +9249,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8706,27 +9264,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onSlaDueSoon: {
@@ -8734,11 +9274,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8749,27 +9289,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onSlaBreached: {
@@ -8777,11 +9299,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8792,27 +9314,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onPenaltyIssued: {
@@ -8820,11 +9324,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8835,27 +9339,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onPenaltyContested: {
@@ -8863,11 +9349,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8878,27 +9364,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onPenaltyUpheld: {
@@ -8906,11 +9374,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8921,27 +9389,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onPenaltyWaived: {
@@ -8949,11 +9399,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -8964,27 +9414,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onPenaltyFulfilled: {
@@ -8992,11 +9424,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -9007,27 +9439,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onBulletinPublished: {
@@ -9035,11 +9449,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -9050,27 +9464,84 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
+        };
+    };
+    onReportWeeklyReady: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportWeeklyReadyEvent"];
             };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
+        };
+        responses: {
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
+        };
+    };
+    onReportMonthlyReady: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportMonthlyReadyEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
+        };
+    };
+    onCapaReviewDue: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the event id (`msg_…`); the same on every retry */
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CapaReviewDueEvent"];
+            };
+        };
+        responses: {
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
     onWebhookSubscriptionDisabled: {
@@ -9078,11 +9549,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": string;
+                "webhook-id": components["parameters"]["WebhookIdHeader"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": string;
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": string;
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
             };
             path?: never;
             cookie?: never;
@@ -9093,27 +9564,9 @@ export interface operations {
             };
         };
         responses: {
-            /** @description received */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description refused for good: the delivery is dead-lettered (408 and 429 are retried); 410 Gone also disables the subscription */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description failed: retried with backoff, then dead-lettered */
-            "5XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
+            "2XX": components["responses"]["Status2XXResponse"];
+            "4XX": components["responses"]["Status4XXResponse"];
+            "5XX": components["responses"]["Status5XXResponse"];
         };
     };
 }

@@ -17,6 +17,7 @@ const READ_COMPLAINTS: Role[] = ['cs_agent', 'cs_manager', 'department', 'manage
 const EVERY_ROLE: Role[] = [...ROLES]
 const PENALTY_READERS: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'finance', 'auditor']
 const BULLETIN_READERS: Role[] = ['cs_agent', 'cs_manager', 'management', 'finance', 'auditor']
+const REPORT_READERS: Role[] = ['cs_agent', 'cs_manager', 'management', 'auditor']
 
 export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeof OWN_CREDENTIAL> = {
   healthz: PUBLIC,
@@ -47,6 +48,8 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   reopenComplaint: CS,
   linkExternalIds: [...CS, 'integration'],
   pauseClocks: [...CS, 'department'],
+  // 有效性评估: judged by the CS centre's management or by management, not by the department that acted
+  reviewCapaMeasure: ['cs_manager', 'management'],
   resumeClocks: [...CS, 'department'],
 
   listDepartments: EVERY_ROLE,
@@ -97,6 +100,15 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   drawUpPenaltyBulletin: CS,
   signPenaltyBulletin: ['management'],
   fulfilPenaltyBulletinLine: ['finance'],
+  // reports: the CS centre, management and auditors read them (docs/reports.md); they hold no complainant PII
+  getWeeklyReport: REPORT_READERS,
+  getMonthlyReport: REPORT_READERS,
+  listStoredReports: REPORT_READERS,
+  getStoredReport: REPORT_READERS,
+  listDenominators: [...REPORT_READERS, 'admin'],
+  setDenominator: ['admin'],
+  deleteDenominator: ['admin'],
+  previewRetention: ['admin', 'auditor'],
 
   listApiKeys: ['admin'],
   createApiKey: ['admin'],

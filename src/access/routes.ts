@@ -1,4 +1,5 @@
 import { Type } from 'typebox'
+import { Role } from '../http/vocabulary-schemas.js'
 import type { FastifyInstance } from 'fastify'
 import type { ApiKey } from '../db/types.js'
 import { DateTime, DateTimeInput, json, named, Nullable, problems, Slug, Text, Uuid } from '../http/common-schemas.js'
@@ -12,7 +13,7 @@ import { ROLES } from './policy.js'
 const strict = { additionalProperties: false } as const
 
 const ApiKeySchema = named('ApiKey', Type.Object({
-  id: Uuid(), name: Type.String(), role: Type.Enum([...ROLES]), departmentId: Nullable(Type.String()),
+  id: Uuid(), name: Type.String(), role: Role, departmentId: Nullable(Type.String()),
   prefix: Type.String({ description: 'the start of the key, to tell keys apart' }),
   createdAt: DateTime(), lastUsedAt: Nullable(DateTime()), revokedAt: Nullable(DateTime()),
   rotatedTo: Nullable(Uuid('the key that replaced this one')),
@@ -29,7 +30,7 @@ const KeyList = named('ApiKeyList', Type.Object({ items: Type.Array(ApiKeySchema
 const CreateKeyBody = named('CreateApiKeyRequest', Type.Object(
   {
     name: Text(200, 'who or what uses the key'),
-    role: Type.Enum([...ROLES]),
+    role: Role,
     departmentId: Type.Optional(Slug('required for, and only for, department keys')),
   },
   { ...strict, examples: [{ name: '服务站 接收台', role: 'department', departmentId: 'service-station' }] },

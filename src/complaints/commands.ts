@@ -115,7 +115,9 @@ export async function runAction<A extends Action, R = undefined>(
     const input = prepare ? await prepare(trx, rawInput) : (rawInput as ActionInputs[A])
     // the complaint keeps the policy version it started with (docs/time-limits.md)
     const policy = await s.sla.policy(current.sla_policy_version, trx)
-    const decision = decide(action, current, input, { now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap })
+    const decision = decide(action, current, input, {
+      now, reopenWindowDays: s.config.REOPEN_WINDOW_DAYS, upgradeMap: policy.upgradeMap, capaReviewDays: s.config.CAPA_REVIEW_DAYS, timeZone: s.config.BUSINESS_TIMEZONE,
+    })
     const [complaint] = decision.noop ? [current] : await applySteps(s, trx, [{ current, action, decision }], ctx.audit, now)
     return { complaint: complaint!, body: (render ? await render(trx, complaint!) : undefined) as R }
   })

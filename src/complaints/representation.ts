@@ -96,6 +96,7 @@ export function complaintRecord(c: Complaint): ComplaintRecordDto {
     reopenCount: c.reopen_count,
     clockStartedAt: isoReq(c.clock_started_at),
     closureLimitMissed: c.closure_limit_missed,
+    anonymisedAt: iso(c.anonymised_at),
     deadlines: {
       handoverDueAt: iso(c.handover_due_at),
       firstReplyDueAt: iso(c.first_reply_due_at),

@@ -23,6 +23,8 @@ interface LifecycleRoute {
   summary: string
   description: string
   body: TSchema
+  /** path parameters beyond the complaint id (default IdParams); they join the body as the action's input */
+  params?: TSchema
 }
 
 /** Every lifecycle step: one row here, one schema, one domain decision — and the same handler. */
@@ -61,6 +63,8 @@ export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
     summary: 'Link the complainant to records in other systems (e.g. 悟空CRM)', description: 'Sets the complainant’s id per system (one per system; other systems are kept). Every later event carries them.' },
   { action: 'reopen', path: 'reopen', operationId: 'reopenComplaint', body: S.ReasonBody,
     summary: 'Reopen a closed complaint', description: 'Within the reopen window (30 days by default, REOPEN_WINDOW_DAYS) the complaint goes back to `in_progress`, its clocks restart, and statistics count it against first-time closure.' },
+  { action: 'review_capa', path: 'capa/:measureId/review', operationId: 'reviewCapaMeasure', body: S.CapaReviewBody, params: S.MeasureParams,
+    summary: 'Record a CAPA measure’s effectiveness review (有效性评估)', description: 'Whether a corrective or preventive measure worked: `effective` 有效, `partially_effective` 部分有效 or `not_effective` 无效, with the evidence. Once per measure (409 after that); possible while the complaint is worked on and after it closed. The review is due `reviewDueDate` (CAPA_REVIEW_DAYS after the measure’s due date); overdue reviews are listed in the monthly report and announced once with `capa.review_due`.' },
 ]
 
 const tags = ['complaints']
@@ -158,13 +162,13 @@ export default async function complaintRoutes(app: FastifyInstance) {
     app.post(`/v1/complaints/:id/${r.path}`, {
       schema: {
         operationId: r.operationId, tags, summary: r.summary, description: r.description,
-        params: IdParams, headers: IfMatchHeaders, body: r.body,
+        params: r.params ?? IdParams, headers: IfMatchHeaders, body: r.body,
         response: { 200: json('The complaint after the step.', S.ComplaintSchema, ['etag']), ...problems(404, 409, 412, 422) },
       },
     }, async (req, reply) => {
-      const { id } = req.params as { id: string }
+      const { id, ...more } = req.params as { id: string }
       logComplaint(req, id)
-      const { complaint, body } = await runAction(services, r.action, id, req.body, {
+      const { complaint, body } = await runAction(services, r.action, id, { ...(req.body as object), ...more }, {
         audit: auditContext(req), ifMatch: req.headers['if-match'] as string | undefined, departmentScope: departmentScope(req),
       }, async (trx, c) => serialised(reply, 200, await dtoFor(req, c, trx)))
       return sendSerialised(reply.header('etag', etagOf(complaint)), body)

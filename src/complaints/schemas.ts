@@ -4,27 +4,26 @@ import {
   ACKNOWLEDGEMENT_CHANNELS, CHANNELS, CLOSURE_TYPES, COMPLAINANT_KINDS, DESIRED_OUTCOMES, EXTERNAL_CHANNELS, FOLLOW_UP_MODES, IRRATIONAL_STAGES, LEVELS, NATURES, NOTE_KINDS, STATUSES,
 } from '../domain/vocabulary.js'
 import { ACTIONS } from '../domain/lifecycle.js'
+import {
+  AcknowledgementChannel, Channel, ClosureType, ComplainantKind, DesiredOutcome, ExternalBody, FollowUpMode, IrrationalStage, LifecycleAction, Level, Nature, NoteKind, Role, Status,
+} from '../http/vocabulary-schemas.js'
+export { Channel, ExternalBody, FollowUpMode, Level, Status }
+import { CAPA_REVIEW_OUTCOMES } from '../domain/capa.js'
 import { ROLES } from '../access/policy.js'
 
 const strict = { additionalProperties: false } as const
 
-export const Channel = Type.Enum([...CHANNELS], { description: 'intake channel' })
-export const Level = Type.Enum([...LEVELS], { description: '级别: general 一般, moderate 中级, strong 强烈, irrational 非理性' })
-export const Status = Type.Enum([...STATUSES])
-export const ExternalBody = Type.Enum([...EXTERNAL_CHANNELS], { description: '投诉: the outside body the customer went to' })
-export const FollowUpMode = Type.Enum([...FOLLOW_UP_MODES], { description: '关注 watch / 监控 monitor' })
 
 export const ExternalId = named('ExternalId', Type.Object(
   { system: Slug('the other system, e.g. `wukong` for 悟空CRM'), customerId: Text(128, "the complainant's id in that system") },
   { ...strict, description: 'the complainant’s record in another system' },
 ))
 
-export const ComplainantKind = Type.Enum([...COMPLAINANT_KINDS])
 
 const ComplainantInput = named('ComplainantInput', Type.Object(
   {
     name: Text(200),
-    kind: Type.Optional({ ...ComplainantKind, default: 'person' }),
+    kind: Type.Optional(Type.Enum([...COMPLAINANT_KINDS], { default: 'person', description: 'a person or a company' })),
     phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9][0-9 -]{4,24}$', description: 'PII' })),
     email: Type.Optional(Type.String({ format: 'email', maxLength: 254, description: 'PII' })),
     idNumber: Type.Optional(Text(40, 'identity document number (PII)')),
@@ -57,12 +56,6 @@ export const Attachment = named('Attachment', Type.Object(
   { ...strict, description: 'a file kept elsewhere, by reference' },
 ))
 
-export const DesiredOutcome = Type.Enum([...DESIRED_OUTCOMES], { description: 'what the complainant wants' })
-export const AcknowledgedVia = Type.Enum([...ACKNOWLEDGEMENT_CHANNELS], { description: 'how the complainant was told' })
-export const Nature = Type.Enum([...NATURES], { description: '善意 good_faith / 恶意 malicious' })
-export const IrrationalStage = Type.Enum([...IRRATIONAL_STAGES], { description: '一次/二次非理性' })
-export const NoteKind = Type.Enum([...NOTE_KINDS])
-export const ClosureType = Type.Enum([...CLOSURE_TYPES], { description: '一次关闭 first_time / 二次关闭 second_time' })
 
 export const ReceiveBody = named('ReceiveComplaintRequest', Type.Object(
   {
@@ -95,7 +88,7 @@ export type ReceiveBody = Static<typeof ReceiveBody>
 
 export const AcknowledgeBody = named('AcknowledgeRequest', Type.Object(
   {
-    via: AcknowledgedVia,
+    via: AcknowledgementChannel,
     acknowledgedAt: Type.Optional(DateTimeInput('when they were told; default now')),
     message: Type.Optional(Text(2000)),
   },
@@ -215,10 +208,34 @@ export const Complainant = named('Complainant', Type.Object({
   externalIds: Type.Array(ExternalId, { description: 'the complainant’s records in other systems, e.g. 悟空CRM' }),
 }))
 
+export const CapaReviewOutcome = Type.Enum([...CAPA_REVIEW_OUTCOMES], { description: '有效性评估: effective 有效, partially_effective 部分有效, not_effective 无效' })
+
+const CapaReview = named('CapaReview', Type.Object({
+  outcome: CapaReviewOutcome,
+  evidence: Type.String({ description: 'what the verdict rests on' }),
+  reviewedAt: DateTime(),
+}, { description: 'the effectiveness review of one measure (有效性评估), recorded once' }))
+
+const CapaMeasureRecord = named('CapaMeasureRecord', Type.Object({
+  id: Type.String({ description: 'stable id of the measure: the review is recorded against it' }),
+  type: Type.Enum(['corrective', 'preventive']),
+  action: Type.String(),
+  owner: Type.Optional(Type.String()),
+  dueDate: Type.Optional(Type.String({ format: 'date' })),
+  reviewDueDate: Type.String({ format: 'date', description: 'the effectiveness review is due by this day: CAPA_REVIEW_DAYS (30) after dueDate, or after the investigation' }),
+  review: Type.Optional(CapaReview),
+}, { description: 'one recorded corrective or preventive measure, with its review schedule' }))
+
 export const Capa = named('Capa', Type.Object({
-  status: Type.Enum(['open'], { description: 'open: measures recorded, effectiveness not yet reviewed' }),
-  measures: Type.Array(CapaMeasure),
+  status: Type.Enum(['open', 'reviewed'], { description: 'open: some measure still waits for its effectiveness review; reviewed: every measure has one' }),
+  measures: Type.Array(CapaMeasureRecord),
 }, { description: '纠正预防措施: corrective and preventive actions' }))
+
+export const CapaReviewBody = named('CapaReviewRequest', Type.Object(
+  { outcome: CapaReviewOutcome, evidence: Text(5000, 'what the verdict rests on: figures, a follow-up check, a repeat complaint') },
+  { ...strict, examples: [{ outcome: 'effective', evidence: '12月配件系统已停用替代料号；此后30天内同类刹车异响抱怨0起。' }] },
+))
+export const MeasureParams = Type.Object({ id: Uuid('complaint id'), measureId: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'the CAPA measure id (`capa.measures[].id`)' }) }, strict)
 
 export const ClockSchema = named('Clock', Type.Object({
   clock: Type.Enum(['handover', 'first_reply', 'closure', 'callback']),
@@ -238,7 +255,7 @@ const complaintProperties = {
   reference: Type.String({ description: 'readable reference: prefix, year of receipt, number', examples: ['CP-2026-000123'] }),
   status: Status,
   version: Type.Integer({ minimum: 1, description: 'optimistic-concurrency version, also the ETag' }),
-  allowedActions: Type.Array(Type.Enum([...ACTIONS]), {
+  allowedActions: Type.Array(LifecycleAction, {
     description: 'the lifecycle actions this complaint accepts now; each succeeds with a valid body and the right role',
   }),
   channel: Channel,
@@ -252,7 +269,7 @@ const complaintProperties = {
   occurredAt: Nullable(DateTime()),
   receivedAt: DateTime('when the complaint reached the organisation; the clocks and the reports use it'),
   acknowledgedAt: Nullable(DateTime()),
-  acknowledgedVia: Nullable(AcknowledgedVia),
+  acknowledgedVia: Nullable(AcknowledgementChannel),
   categoryId: Nullable(Type.String({ description: '抱怨类别' })),
   level: Nullable(Level),
   nature: Nullable(Nature),
@@ -288,6 +305,7 @@ const complaintProperties = {
   reopenCount: Type.Integer({ minimum: 0 }),
   clockStartedAt: DateTime(),
   closureLimitMissed: Type.Boolean({ description: 'the closure limit expired unclosed in some cycle: the closure will be second-time (二次关闭)' }),
+  anonymisedAt: Nullable(DateTime('retention: when the complainant’s personal data was removed (RETENTION_YEARS after closure)')),
   deadlines: Deadlines,
   clocks: Type.Array(ClockSchema, { description: 'the four clocks as of the response' }),
   slaPolicyVersion: Type.Integer({ description: 'the SLA policy version the complaint runs on' }),
@@ -310,7 +328,7 @@ const complaintExample = {
   signedAt: '2026-11-26T03:02:41.118Z', signedBy: '李娜', firstRepliedAt: null, lastRepliedAt: null, rootCause: null, capa: null, investigatedAt: null,
   closureRequestedAt: null, resultSummary: null, deferralRequestedAt: null, deferralReason: null, deferredAt: null, callbackAt: null, satisfied: null, satisfaction: null,
   callbackComment: null, closureRejectedCount: 0, closedAt: null, closureType: null, withdrawnAt: null, withdrawalReason: null, reopenedAt: null, reopenCount: 0,
-  clockStartedAt: '2026-11-26T02:05:12.345Z', closureLimitMissed: false,
+  clockStartedAt: '2026-11-26T02:05:12.345Z', closureLimitMissed: false, anonymisedAt: null,
   deadlines: { handoverDueAt: '2026-11-26T07:35:12.345Z', firstReplyDueAt: '2026-11-27T05:32:41.118Z', closureDueAt: '2026-12-01T02:05:12.345Z', callbackDueAt: null },
   clocks: [
     { clock: 'handover', dueAt: '2026-11-26T07:35:12.345Z', state: 'met', stoppedAt: '2026-11-26T03:02:41.118Z', remainingBusinessMinutes: null, remainingMinutes: null },
@@ -331,11 +349,8 @@ export type ComplaintRecordDto = Omit<ComplaintDto, 'allowedActions' | 'clocks'>
 
 export const CreatedComplaintSchema = named('CreatedComplaint', Type.Intersect([
   ComplaintSchema,
-  Type.Object({ trackingToken: Type.String({ description: 'secret for the public tracking endpoint; shown once, give it to the complainant' }) }),
-], {
-  description: 'the complaint just received, with the one-time tracking token for the complainant',
-  examples: [{ ...complaintExample, status: 'received', version: 1, trackingToken: 'q3V9mTt1cJ0x4yZbW8rA2sDf' }],
-}))
+  Type.Object({ trackingToken: Type.String({ description: 'secret for the public tracking endpoint; shown once, give it to the complainant', examples: ['q3V9mTt1cJ0x4yZbW8rA2sDf'] }) }),
+], { description: 'the complaint just received (its example is the Complaint’s), with the one-time tracking token for the complainant' }))
 
 /** what a timeline entry records besides before/after, by the step that wrote it */
 export const StepFacts = named('StepFacts', Type.Object({
@@ -377,14 +392,18 @@ export const StepFacts = named('StepFacts', Type.Object({
   clock: Type.Optional(Type.Enum(['handover', 'first_reply', 'closure', 'callback'], { description: 'sla_breached, sla_due_soon' })),
   cycle: Type.Optional(Type.Integer({ description: 'sla_breached, sla_due_soon: the clock cycle' })),
   dueAt: Type.Optional(DateTime('sla_breached, sla_due_soon: the deadline')),
+  measureId: Type.Optional(Type.String({ description: 'review_capa: the measure reviewed' })),
+  effectiveness: Type.Optional(CapaReviewOutcome),
+  evidence: Type.Optional(Type.String({ description: 'review_capa: what the verdict rests on' })),
+  anonymisedAt: Type.Optional(DateTime('anonymise: when the complainant’s personal data was removed (retention)')),
 }, { description: 'the facts a step recorded; which properties appear depends on the step (named beside each)' }))
 
-export const TIMELINE_ACTIONS = ['receive', ...ACTIONS, 'sla_breached', 'sla_due_soon'] as const
+export const TIMELINE_ACTIONS = ['receive', ...ACTIONS, 'sla_breached', 'sla_due_soon', 'anonymise'] as const
 
 export const Actor = named('Actor', Type.Object({
   type: Type.Enum(['anonymous', 'api_key', 'system']),
   id: Nullable(Type.String({ description: 'the API key id' })),
-  role: Nullable(Type.Enum([...ROLES])),
+  role: Nullable(Role),
   name: Nullable(Type.String({ description: 'the key’s name, or the system part (scheduler)' })),
 }, { description: 'who did it' }))
 

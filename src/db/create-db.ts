@@ -8,6 +8,8 @@ export interface DbHandle {
   backend: 'postgres' | 'pglite'
   /** the Postgres schema holding the tables (tests isolate each file in its own) */
   schema: string
+  /** a read replica for report queries (DATABASE_REPLICA_URL); absent = the primary serves them */
+  reportsDb?: Kysely<Database>
   close(): Promise<void>
   /** queries waiting for a connection of the pool (real Postgres; the embedded database has none) */
   waitingQueries?(): number

@@ -24,10 +24,28 @@ export async function openDatabase(config: Config, log: (msg: string) => void = 
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS || undefined,
     onPoolError: (err) => log(`a database connection broke and is replaced: ${err.message}`),
   })
+  let applied: string[]
   try {
-    return { ...handle, applied: await migrateToLatest(handle.db, handle.schema) }
+    applied = await migrateToLatest(handle.db, handle.schema)
   } catch (err) {
     await handle.close()
     throw err
   }
+  if (!config.DATABASE_REPLICA_URL) return { ...handle, applied }
+  // reports read from the replica: a streaming replica of the primary is migrated with it, never by us
+  const replica = await openReplica(config.DATABASE_REPLICA_URL, handle.schema, config.SLOW_QUERY_MS, log)
+  return {
+    ...handle,
+    applied,
+    reportsDb: replica.db,
+    close: async () => {
+      await replica.close()
+      await handle.close()
+    },
+  }
+}
+
+/** the read replica the report queries go to: a small pool, the same schema as the primary */
+export function openReplica(url: string, schema: string, slowQueryMs: number, log: (msg: string) => void = () => {}): Promise<DbHandle> {
+  return createDb({ databaseUrl: url, schema, poolSize: 4, slowQueryMs, onSlowQuery: ({ sql, ms }) => log(`slow report query (${ms} ms): ${sql}`) })
 }

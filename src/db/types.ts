@@ -3,10 +3,29 @@ import type {
   AcknowledgementChannel, Channel, ClosureType, ComplainantKind, DesiredOutcome, ExternalBody, FollowUpMode, IrrationalStage, Level, Nature, Status,
 } from '../domain/vocabulary.js'
 
-/** corrective and preventive actions as stored with the complaint */
+/** an effectiveness review of a CAPA measure (有效性评估) */
+export interface CapaReviewRecord {
+  outcome: 'effective' | 'partially_effective' | 'not_effective'
+  evidence: string
+  reviewedAt: string
+}
+
+/** one corrective or preventive measure, with its stable id and the date its review is due */
+export interface CapaMeasureRecord {
+  id: string
+  type: 'corrective' | 'preventive'
+  action: string
+  owner?: string
+  dueDate?: string
+  /** YYYY-MM-DD: CAPA_REVIEW_DAYS after the measure's due date, or after the investigation */
+  reviewDueDate: string
+  review?: CapaReviewRecord
+}
+
+/** corrective and preventive actions as stored with the complaint; `reviewed` once every measure has a review */
 export interface CapaRecord {
-  status: 'open'
-  measures: Array<{ type: 'corrective' | 'preventive'; action: string; owner?: string; dueDate?: string }>
+  status: 'open' | 'reviewed'
+  measures: CapaMeasureRecord[]
 }
 
 /** timestamptz: Date out, Date or ISO string in */
@@ -105,6 +124,10 @@ export interface ComplaintTable {
   callback_warn_at: Timestamp | null
   /** the closure limit expired unclosed in some cycle: the closure will be second-time */
   closure_limit_missed: ColumnType<boolean, boolean | undefined, boolean>
+  /** retention: when the complainant's personal data was removed */
+  anonymised_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  /** YYYY-MM-DD, the earliest review due date of a CAPA measure not yet reviewed (select with to_char) */
+  capa_review_due: ColumnType<string | null, string | null | undefined, string | null>
 }
 
 /** a clock pause (waiting for the customer); `to` is null while it lasts */
@@ -399,6 +422,36 @@ export interface PenaltyBulletinLineTable {
   amount_fen: number
 }
 
+/** the figure an organisation posts per category and period, against which complaint rates are computed */
+export interface DenominatorTable {
+  category_id: string
+  period: 'week' | 'month'
+  /** YYYY-MM-DD (select with to_char) */
+  period_start: string
+  kind: 'orders' | 'customers' | 'vehicles'
+  value: number
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** a published report: its figures never change (a trigger refuses updates and deletes) */
+export interface ReportTable {
+  id: string
+  kind: 'weekly' | 'monthly'
+  period_start: string
+  period_end: string
+  generated_at: Timestamp
+  figures: Json<Record<string, unknown>>
+  created_at: Timestamp
+}
+
+export interface CapaReviewNoticeTable {
+  complaint_id: string
+  measure_id: string
+  review_due: string
+  notified_at: Timestamp
+}
+
 export interface Database {
   penalty_rules: PenaltyRulesTable
   penalty_notices: PenaltyNoticeTable
@@ -406,6 +459,9 @@ export interface Database {
   penalty_months_checked: PenaltyMonthsCheckedTable
   penalty_bulletins: PenaltyBulletinTable
   penalty_bulletin_lines: PenaltyBulletinLineTable
+  denominators: DenominatorTable
+  reports: ReportTable
+  capa_review_notices: CapaReviewNoticeTable
   webhook_subscriptions: WebhookSubscriptionTable
   webhook_deliveries: WebhookDeliveryTable
   webhook_attempts: WebhookAttemptTable

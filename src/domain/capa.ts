@@ -35,3 +35,53 @@ export function isVagueMeasure(text: string): boolean {
 /** index of every vague measure; the CAPA is rejected when all of them are vague */
 export const vagueMeasures = (measures: readonly string[]) =>
   measures.flatMap((m, i) => (isVagueMeasure(m) ? [i] : []))
+
+// ---- effectiveness review (有效性评估, dealer policy: 纠正预防措施 and 有效性评估报告) ----
+
+export const CAPA_REVIEW_OUTCOMES = ['effective', 'partially_effective', 'not_effective'] as const
+export type CapaReviewOutcome = (typeof CAPA_REVIEW_OUTCOMES)[number]
+
+export interface MeasureInput { type: 'corrective' | 'preventive'; action: string; owner?: string; dueDate?: string }
+export interface ScheduledMeasure extends MeasureInput {
+  id: string
+  reviewDueDate: string
+  review?: { outcome: CapaReviewOutcome; evidence: string; reviewedAt: string }
+}
+
+/** YYYY-MM-DD plus n calendar days */
+export function addDays(date: string, n: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number]
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10)
+}
+
+/**
+ * Gives each measure of a newly recorded CAPA its stable id and review due date: `reviewDays` after
+ * the measure's own due date, or after the day of the investigation when it has none. A measure
+ * recorded again unchanged (same type and action) keeps its id, due date and review, so a corrected
+ * investigation does not lose reviews already made.
+ */
+export function scheduleMeasures(
+  measures: readonly MeasureInput[],
+  previous: readonly ScheduledMeasure[],
+  investigatedOn: string,
+  reviewDays: number,
+  newId: () => string,
+): ScheduledMeasure[] {
+  const unmatched = [...previous]
+  return measures.map((m) => {
+    const i = unmatched.findIndex((p) => p.type === m.type && p.action === m.action)
+    const kept = i >= 0 ? unmatched.splice(i, 1)[0]! : undefined
+    const reviewDueDate = kept && kept.dueDate === m.dueDate ? kept.reviewDueDate : addDays(m.dueDate ?? investigatedOn, reviewDays)
+    return { ...m, id: kept?.id ?? newId(), reviewDueDate, ...(kept?.review ? { review: kept.review } : {}) }
+  })
+}
+
+/** the earliest review due date among measures not yet reviewed; null when none waits */
+export function nextReviewDue(measures: readonly ScheduledMeasure[]): string | null {
+  const due = measures.filter((m) => !m.review).map((m) => m.reviewDueDate).sort()
+  return due[0] ?? null
+}
+
+/** `reviewed` once every measure has its review, `open` until then */
+export const capaStatus = (measures: readonly ScheduledMeasure[]): 'open' | 'reviewed' =>
+  measures.length > 0 && measures.every((m) => m.review) ? 'reviewed' : 'open'

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import type { Complaint } from '../db/types.js'
-import { conflict, ProblemError, unprocessable } from '../errors.js'
-import { vagueMeasures } from './capa.js'
+import { conflict, notFound, ProblemError, unprocessable } from '../errors.js'
+import { toLocal } from './calendar.js'
+import { capaStatus, nextReviewDue, scheduleMeasures, vagueMeasures, type CapaReviewOutcome } from './capa.js'
 import { DEFAULT_UPGRADE_MAP, upgradeLevel, type UpgradeMap } from './escalation.js'
 import type { AcknowledgementChannel, ExternalBody, FollowUpMode, IrrationalStage, Level, Status } from './vocabulary.js'
 import { STATUSES } from './vocabulary.js'
@@ -34,6 +36,8 @@ export const TRANSITIONS = {
   resume: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested'],
   // an integration (e.g. a CRM sync) links the complainant to its own record at any time
   link_external_ids: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'closed', 'deferred', 'withdrawn'],
+  // 有效性评估: whether a CAPA measure worked is judged later, often after the complaint closed
+  review_capa: ['in_progress', 'responded', 'closure_requested', 'closure_confirmed', 'closed', 'deferred'],
   // the scheduler, when the closure limit passed without a closure request (docs/escalation.md); not over HTTP
   escalate: ['received', 'acknowledged', 'assessed', 'handed_over', 'in_progress', 'responded'],
 } as const satisfies Record<string, readonly Status[]>
@@ -75,6 +79,10 @@ const preconditions: Partial<Record<Action, Precondition>> = {
     return now > windowEnd
       ? { status: 409, detail: `the reopen window of ${reopenWindowDays} days ended ${windowEnd.toISOString()}; receive it as a new complaint` }
       : null
+  },
+  review_capa: (c) => {
+    if (!c.capa) return { status: 422, field: '/complaint/capa', detail: 'the complaint has no CAPA: record the investigation with its measures first' }
+    return c.capa.measures.some((m) => !m.review) ? null : { status: 409, detail: 'every CAPA measure of this complaint has been reviewed' }
   },
   // re-checked under the row lock: a re-assessment or a closure request may have come since the sweep looked
   escalate: (c, { now }) => (c.closure_requested_at || c.paused_at || c.deferral_requested_at || c.closure_due_at === null || c.closure_due_at >= now
@@ -125,6 +133,7 @@ export interface HandoverInput { comment?: string }
 export interface SignInput { signedBy: string; comment?: string }
 export interface NoteInput { kind: string; body: string }
 export interface CapaMeasure { type: 'corrective' | 'preventive'; action: string; owner?: string; dueDate?: string }
+export interface CapaReviewInput { measureId: string; outcome: CapaReviewOutcome; evidence: string }
 export interface InvestigationInput {
   facts?: string
   emotions?: string
@@ -168,10 +177,17 @@ export interface ActionInputs {
   resume: ResumeInput
   escalate: EscalateInput
   link_external_ids: LinkExternalIdsInput
+  review_capa: CapaReviewInput
 }
 
 export interface DecideContext extends StateContext {
   upgradeMap?: UpgradeMap
+  /** CAPA_REVIEW_DAYS: a measure's review is due this many days after its due date (or the investigation) */
+  capaReviewDays?: number
+  /** the business time zone: which day the investigation happened on */
+  timeZone?: string
+  /** ids of new CAPA measures */
+  newId?: () => string
 }
 
 export type ComplaintChanges = Partial<Omit<Complaint, 'id' | 'reference' | 'version' | 'created_at' | 'updated_at'>>
@@ -304,7 +320,7 @@ const decisions: { [A in Action]: Decide<A> } = {
     return { status: keep(c), changes: {}, facts: { kind: input.kind }, events: [], note: input }
   },
 
-  record_investigation(_c, input, { now }) {
+  record_investigation(_c, input, { now, capaReviewDays = 30, timeZone = 'Asia/Shanghai', newId = randomUUID }) {
     const measures = input.capa?.measures ?? []
     if (input.capa) {
       if (measures.length === 0) throw unprocessable('/body/capa/measures', 'a CAPA needs at least one concrete measure')
@@ -317,9 +333,14 @@ const decisions: { [A in Action]: Decide<A> } = {
         )
       }
     }
+    const scheduled = input.capa ? scheduleMeasures(measures, _c.capa?.measures ?? [], toLocal(now, timeZone).date, capaReviewDays, newId) : []
     return {
       status: keep(_c),
-      changes: { root_cause: input.rootCause, ...(input.capa ? { capa: { measures, status: 'open' } } : {}), investigated_at: now },
+      changes: {
+        root_cause: input.rootCause,
+        ...(input.capa ? { capa: { measures: scheduled, status: capaStatus(scheduled) }, capa_review_due: nextReviewDue(scheduled) } : {}),
+        investigated_at: now,
+      },
       facts: { facts: input.facts ?? null, emotions: input.emotions ?? null, expectations: input.expectations ?? null },
       events: [],
     }
@@ -454,6 +475,21 @@ const decisions: { [A in Action]: Decide<A> } = {
     const systems = new Set(input.externalIds.map((e) => e.system))
     const externalIds = [...c.complainant_external_ids.filter((e) => !systems.has(e.system)), ...input.externalIds]
     return { status: keep(c), changes: { complainant_external_ids: externalIds }, facts: { systems: [...systems] }, events: ['complaint.external_ids_linked'] }
+  },
+
+  review_capa(c, input, { now }) {
+    const measures = c.capa!.measures
+    const measure = measures.find((m) => m.id === input.measureId)
+    if (!measure) throw notFound('CAPA measure', input.measureId)
+    if (measure.review) throw conflict(`measure ${input.measureId} was reviewed on ${measure.review.reviewedAt}: a review is recorded once`)
+    const review = { outcome: input.outcome, evidence: input.evidence, reviewedAt: now.toISOString() }
+    const reviewed = measures.map((m) => (m.id === input.measureId ? { ...m, review } : m))
+    return {
+      status: keep(c),
+      changes: { capa: { measures: reviewed, status: capaStatus(reviewed) }, capa_review_due: nextReviewDue(reviewed) },
+      facts: { measureId: input.measureId, effectiveness: input.outcome, evidence: input.evidence },
+      events: [],
+    }
   },
 
   escalate(c, input, ctx) {

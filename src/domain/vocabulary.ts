@@ -49,3 +49,17 @@ export type ComplainantKind = (typeof COMPLAINANT_KINDS)[number]
 /** how the complainant was told the complaint was received (7.4) */
 export const ACKNOWLEDGEMENT_CHANNELS = ['phone', 'sms', 'email', 'wechat', 'letter', 'in_person', 'web'] as const
 export type AcknowledgementChannel = (typeof ACKNOWLEDGEMENT_CHANNELS)[number]
+
+/** Chinese labels of the vocabulary, as reports and their charts show them */
+export const LEVEL_LABELS: Record<Level, string> = { general: '一般', moderate: '中级', strong: '强烈', irrational: '非理性' }
+export const CHANNEL_LABELS: Record<Channel, string> = {
+  phone: '电话', hotline_400: '400热线', email: '电子邮件', web: '网站', wechat: '微信', letter: '信函', walk_in: '到店',
+  callback_survey: '回访调查', media: '新闻媒体', consumer_association: '消费者协会', government: '政府机关', crm_sync: 'CRM同步',
+}
+export const EXTERNAL_BODY_LABELS: Record<ExternalBody, string> = { media: '新闻媒体', consumer_association: '消费者协会', government: '政府机关' }
+export const CLOCK_LABELS = { handover: '移交', first_reply: '首次回复', closure: '关闭', callback: '回访' } as const
+export type ClockName = keyof typeof CLOCK_LABELS
+export const CLOCK_NAMES = Object.keys(CLOCK_LABELS) as ClockName[]
+/** not yet assessed: no category, level or department */
+export const NONE = 'none'
+export const NONE_LABEL = '未评估'

@@ -1,7 +1,7 @@
 import { Type, type TSchema } from 'typebox'
 import { INSTANT_RANGE_TEXT } from './instants.js'
-import { ACTIONS } from '../domain/lifecycle.js'
-import { STATUSES } from '../domain/vocabulary.js'
+import { named, withDescription } from './named.js'
+import { LifecycleAction, Status } from './vocabulary-schemas.js'
 
 /** Primitives every feature's schemas are built from. Inline (no $ref) so handler types survive; `named` ones become components of the document. */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
@@ -26,13 +26,7 @@ export const IfMatchHeaders = Type.Object({
   'if-match': Type.Optional(Type.String({ description: 'ETag of the version you read (`"3"`); a stale one gives 412' })),
 })
 
-/**
- * Marks a schema as a named component of the OpenAPI document: routes keep using it inline (so
- * validation, serialisation and handler types come from it), and the document generator hoists it
- * into `components.schemas` and refers to it by name (src/http/openapi-shape.ts).
- */
-export const COMPONENT = 'x-component'
-export const named = <T extends TSchema>(name: string, schema: T): T => ({ ...schema, [COMPONENT]: name })
+export { COMPONENT, named, withDescription } from './named.js'
 
 export const ProblemSchema = named('Problem', Type.Object(
   {
@@ -45,9 +39,9 @@ export const ProblemSchema = named('Problem', Type.Object(
       field: Type.String({ description: 'JSON pointer to the field, e.g. `/body/complainant/phone`, `/querystring/limit`' }),
       message: Type.String(),
     }), { description: '400 and 422: each field at fault' })),
-    currentStatus: Type.Optional(Type.Enum([...STATUSES], { description: '409 and 422 of a lifecycle step: the complaint’s status' })),
-    action: Type.Optional(Type.Enum([...ACTIONS], { description: '409 and 422 of a lifecycle step: the refused action' })),
-    allowedActions: Type.Optional(Type.Array(Type.Enum([...ACTIONS]), { description: '409 and 422 of a lifecycle step: what the complaint accepts now' })),
+    currentStatus: Type.Optional(withDescription(Status, '409 and 422 of a lifecycle step: the complaint’s status')),
+    action: Type.Optional(withDescription(LifecycleAction, '409 and 422 of a lifecycle step: the refused action')),
+    allowedActions: Type.Optional(Type.Array(LifecycleAction, { description: '409 and 422 of a lifecycle step: what the complaint accepts now' })),
     currentVersion: Type.Optional(Type.Integer({ description: '412: the version to reload' })),
     requestId: Type.Optional(Type.String({ description: '500: the request to look for in the logs' })),
   },

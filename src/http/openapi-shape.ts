@@ -1,4 +1,5 @@
-import { COMPONENT, PROBLEM_STATUSES, type ProblemStatus } from './common-schemas.js'
+import { PROBLEM_STATUSES, type ProblemStatus } from './common-schemas.js'
+import { COMPONENT, DESCRIBED_FROM } from './named.js'
 
 /**
  * Gives the generated OpenAPI document its shape for integrators: named schemas become
@@ -50,9 +51,22 @@ function hoist(node: unknown, schemas: Json): unknown {
   const name = out[COMPONENT]
   if (typeof name !== 'string') return out
   delete out[COMPONENT]
-  if (schemas[name] && JSON.stringify(schemas[name]) !== JSON.stringify(out)) throw new Error(`two different schemas are named ${name} in the route schemas`)
-  schemas[name] = out
-  return { $ref: `#/components/schemas/${name}` }
+  const ref = `#/components/schemas/${name}`
+  // the schema described for one use (withDescription): the component as defined, and the use's description beside the reference
+  const describedFrom = out[DESCRIBED_FROM] as string | null | undefined
+  delete out[DESCRIBED_FROM]
+  const use = describedFrom === undefined ? undefined : (out.description as string)
+  if (describedFrom !== undefined) {
+    if (describedFrom === null) delete out.description
+    else out.description = describedFrom
+  }
+  schemas[name] ??= out
+  // a query or path parameter's schema reaches the document without its description (@fastify/swagger
+  // moves it to the parameter): apart from descriptions, one name must be one shape
+  const { description: _registered, ...registered } = schemas[name] as Json
+  const { description: _here, ...here } = out
+  if (JSON.stringify(registered) !== JSON.stringify(here)) throw new Error(`two different schemas are named ${name} in the route schemas`)
+  return use === undefined ? { $ref: ref } : { $ref: ref, description: use }
 }
 
 const isProblem = (response: Json) => {
@@ -84,15 +98,59 @@ export function shapeDocument(doc: Json): Json {
       }
     }
   }
+  const parameters: Json = {}
+  shareRepeated(paths, webhooks, responses, parameters)
+  const sorted = (o: Json) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)))
   return {
     ...doc,
     paths,
     webhooks,
     components: {
       ...doc.components,
-      schemas: Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => a.localeCompare(b))),
-      responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b))),
+      schemas: sorted(schemas),
+      responses: sorted(responses),
+      parameters: sorted(parameters),
       headers: HEADERS,
     },
+  }
+}
+
+const pascal = (text: string) => text.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('')
+
+/**
+ * A response or a parameter written the same way in several operations (every lifecycle step's
+ * "the complaint after the step", the Standard Webhooks headers of every event) is described once in
+ * components and referred to: one definition, and a document a generated client reads once.
+ */
+function shareRepeated(paths: Json, webhooks: Json, responses: Json, parameters: Json): void {
+  const operations = [...Object.values(paths), ...Object.values(webhooks)].flatMap((item) => Object.values(item as Json) as Json[])
+  const count = new Map<string, number>()
+  const seen = (value: unknown) => { const key = JSON.stringify(value); count.set(key, (count.get(key) ?? 0) + 1) }
+  for (const op of operations) {
+    for (const response of Object.values(op.responses ?? {})) if (!(response as Json).$ref) seen(response)
+    for (const parameter of op.parameters ?? []) seen(parameter)
+  }
+  const repeated = (value: unknown) => (count.get(JSON.stringify(value)) ?? 0) > 1
+  const names = new Map<string, string>()
+  const nameFor = (value: unknown, base: string, into: Json) => {
+    const key = JSON.stringify(value)
+    let name = names.get(key)
+    if (!name) {
+      name = base
+      for (let n = 2; into[name]; n++) name = `${base}${n}`
+      names.set(key, name)
+      into[name] = value
+    }
+    return name
+  }
+  for (const op of operations) {
+    for (const [code, response] of Object.entries(op.responses ?? {}) as Array<[string, Json]>) {
+      if (response.$ref || !repeated(response)) continue
+      const schema = (Object.values(response.content ?? {})[0] as Json | undefined)?.schema?.$ref?.split('/').pop() ?? `Status${code}`
+      op.responses[code] = { $ref: `#/components/responses/${nameFor(response, `${schema}Response`, responses)}` }
+    }
+    if (op.parameters) {
+      op.parameters = op.parameters.map((p: Json) => (repeated(p) ? { $ref: `#/components/parameters/${nameFor(p, `${pascal(p.name)}${pascal(p.in)}`, parameters)}` } : p))
+    }
   }
 }

@@ -3,6 +3,8 @@ import type { Services } from '../context.js'
 import { runPenalties, runPenaltyBulletin } from './penalties.js'
 import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
+import { announceDueReviews, publishMonthlyReport, publishWeeklyReport } from './reports.js'
+import { runRetention } from '../retention/retention.js'
 
 /** The scheduled jobs: each a function of (services, now) that the scheduler, the API and tests call. */
 export interface JobDefinition {
@@ -50,6 +52,30 @@ export const JOBS = {
     leaseMs: 10 * 60_000,
     description: 'drops scheduler ticks older than a week and Idempotency-Keys older than 24 hours',
     run: housekeeping,
+  },
+  'weekly-report': {
+    schedule: '0 8 * * 5',
+    leaseMs: 30 * 60_000,
+    description: 'Fridays: publishes the previous Monday–Sunday’s weekly report (stored, immutable) and emits report.weekly_ready',
+    run: publishWeeklyReport,
+  },
+  'monthly-report': {
+    schedule: '0 8 1 * *',
+    leaseMs: 30 * 60_000,
+    description: 'the 1st: publishes the previous month’s analysis report (stored, immutable) and emits report.monthly_ready',
+    run: publishMonthlyReport,
+  },
+  'capa-review-due': {
+    schedule: '0 8 * * *',
+    leaseMs: 10 * 60_000,
+    description: 'emits capa.review_due once for each CAPA measure whose effectiveness review is overdue',
+    run: announceDueReviews,
+  },
+  retention: {
+    schedule: '0 4 * * *',
+    leaseMs: 60 * 60_000,
+    description: 'anonymises the complainant data of complaints closed or withdrawn more than RETENTION_YEARS ago (dry run: GET /v1/admin/retention)',
+    run: runRetention,
   },
 } satisfies Record<string, JobDefinition>
 

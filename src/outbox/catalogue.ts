@@ -30,6 +30,9 @@ export const EVENT_TYPES = {
   'penalty.waived': 'a CS manager waived a penalty notice: nothing is collected',
   'penalty.fulfilled': 'finance recorded that a confirmed notice was collected',
   'bulletin.published': 'the general manager signed the weekly penalty bulletin (《执行部门抱怨闭环处理处罚通报》); its notices are confirmed',
+  'report.weekly_ready': 'the weekly report of the previous week was published (Fridays)',
+  'report.monthly_ready': 'the monthly analysis report of the previous month was published (the 1st)',
+  'capa.review_due': 'a CAPA measure’s effectiveness review is overdue (once per measure)',
   'webhook.subscription_disabled': 'a subscription kept failing, or its receiver answered 410 Gone, and was disabled',
 } as const
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { Level as LevelSchema } from '../http/vocabulary-schemas.js'
 import { DateInput, DateTime, DateTimeInput, named, Nullable, PageQuery, Text, Uuid } from '../http/common-schemas.js'
 import { MONTHLY_GROWTHS, NOTICE_KINDS } from '../domain/penalties.js'
 import { LEVELS } from '../domain/vocabulary.js'
@@ -10,7 +11,7 @@ export type NoticeStatus = (typeof NOTICE_STATUSES)[number]
 
 const Fen = (description: string) => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: `${description}, in fen (1 CNY = 100 fen)` })
 const Kind = Type.Enum([...NOTICE_KINDS], { description: 'handover_late 移交超时, first_reply_late 首次回复超时, closure_limit 一次关闭考核, monthly 超月未关闭' })
-const Level = Type.Enum([...LEVELS])
+const Level = LevelSchema
 
 const rulesExample = {
   handoverLateFen: 5000, firstReplyLateFen: 5000,
@@ -39,8 +40,7 @@ export const PenaltyRulesVersion = named('PenaltyRulesVersion', Type.Object({
   examples: [{ version: 1, current: true, effectiveFrom: '2026-11-28T01:00:00.000Z', note: 'seed 002 §7.6 with the defaults of docs/penalties.md', createdBy: null, rules: rulesExample }],
 }))
 export const PenaltyRulesList = named('PenaltyRulesList', Type.Object({ items: Type.Array(PenaltyRulesVersion) }, {
-  description: 'every version, newest (current) first',
-  examples: [{ items: [{ version: 1, current: true, effectiveFrom: '2026-11-28T01:00:00.000Z', note: 'seed 002 §7.6 with the defaults of docs/penalties.md', createdBy: null, rules: rulesExample }] }],
+  description: 'every version, newest (current) first (the example of a version is PenaltyRulesVersion’s)',
 }))
 export const CreatePenaltyRulesBody = named('CreatePenaltyRulesRequest', Type.Object({ rules: PenaltyRulesBody, note: Type.Optional(Text(500)) }, {
   ...strict, examples: [{ note: '2027: 超月未关闭按3倍递增', rules: { ...rulesExample, monthlyMultiplier: 3 } }],
@@ -80,7 +80,7 @@ export const PenaltyNoticeSchema = named('PenaltyNotice', Type.Object({
 
 export const PenaltyNoticePage = named('PenaltyNoticePage', Type.Object({
   items: Type.Array(PenaltyNoticeSchema), nextCursor: Nullable(Type.String({ description: 'pass as `cursor` for the next page' })),
-}, { description: 'notices, newest first', examples: [{ items: [noticeExample], nextCursor: null }] }))
+}, { description: 'notices, newest first (the example of a notice is PenaltyNotice’s)' }))
 
 export const NoticeListQuery = Type.Object({
   departmentId: Type.Optional(Type.String({ maxLength: 64 })),
@@ -156,7 +156,7 @@ export const PenaltyBulletinSchema = named('PenaltyBulletin', Type.Object({
 export type BulletinDto = Static<typeof PenaltyBulletinSchema>
 
 export const PenaltyBulletinList = named('PenaltyBulletinList', Type.Object({ items: Type.Array(PenaltyBulletinSchema) }, {
-  description: 'bulletins, newest week first', examples: [{ items: [bulletinExample] }],
+  description: 'bulletins, newest week first (the example of a bulletin is PenaltyBulletin’s)',
 }))
 export const GenerateBulletinBody = named('GeneratePenaltyBulletinRequest', Type.Object({
   weekStart: DateInput('the Monday of a week that has ended'),

@@ -21,24 +21,48 @@ const SubscriptionDisabledData = named('SubscriptionDisabledData', Type.Object({
 
 const PenaltyEventData = named('PenaltyEventData', Type.Object({ notice: PenaltyNoticeSchema }, { description: 'the notice after the change, with its history' }))
 const BulletinEventData = named('BulletinEventData', Type.Object({ bulletin: PenaltyBulletinSchema }, { description: 'the signed bulletin: its figures per department and its totals' }))
+const ReportReadyData = named('ReportReadyData', Type.Object({
+  report: Type.Object({
+    id: Uuid(),
+    kind: Type.Enum(['weekly', 'monthly']),
+    periodStart: Type.String({ format: 'date' }),
+    periodEnd: Type.String({ format: 'date' }),
+    generatedAt: DateTime(),
+    href: Type.String({ description: 'GET it (JSON, or CSV/HTML by Accept)' }),
+  }),
+}, { description: 'the published report: fetch it from `href`' }))
+
+const CapaReviewDueData = named('CapaReviewDueData', Type.Object({
+  complaint: Type.Object({ id: Uuid(), reference: Type.String(), departmentId: Type.Union([Type.String(), Type.Null()]), href: Type.String() }),
+  measure: Type.Object({
+    id: Type.String(), type: Type.Enum(['corrective', 'preventive']), action: Type.String(), owner: Type.Union([Type.String(), Type.Null()]),
+    dueDate: Type.Union([Type.String({ format: 'date' }), Type.Null()]), reviewDueDate: Type.String({ format: 'date' }),
+  }),
+}, { description: 'the measure whose review is overdue: record it with POST /v1/complaints/{id}/capa/{measureId}/review' }))
 
 function dataOf(type: EventType): TSchema {
   if (type.startsWith('complaint.') || type.startsWith('sla.')) return ComplaintEventData
   if (type === 'webhook.subscription_disabled') return SubscriptionDisabledData
   if (type.startsWith('penalty.')) return PenaltyEventData
   if (type === 'bulletin.published') return BulletinEventData
+  if (type === 'report.weekly_ready' || type === 'report.monthly_ready') return ReportReadyData
+  if (type === 'capa.review_due') return CapaReviewDueData
   throw new Error(`no payload schema for event type ${type}: add it to src/webhooks/event-schemas.ts`)
 }
 
 export const pascal = (type: string) => type.split(/[._]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')
 
+/** what every event carries besides its type and data: the Standard Webhooks message id and when it happened */
+const EventEnvelope = named('EventEnvelope', Type.Object({
+  id: Type.String({ description: 'msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it.' }),
+  occurredAt: DateTime(),
+}, { description: 'the part every event shares' }))
+
 export function eventSchema(type: EventType): TSchema {
-  return named(`${pascal(type)}Event`, Type.Object({
-    id: Type.String({ description: 'msg_ + UUIDv7: unique and time-sortable; also the `webhook-id` header. Deduplicate on it.' }),
-    type: Type.Literal(type),
-    occurredAt: DateTime(),
-    data: dataOf(type),
-  }, { description: EVENT_TYPES[type] }))
+  return named(`${pascal(type)}Event`, Type.Intersect([
+    EventEnvelope,
+    Type.Object({ type: Type.Literal(type), data: dataOf(type) }),
+  ], { description: EVENT_TYPES[type] }))
 }
 
 const signatureHeaders = [

@@ -6,6 +6,7 @@ import { operationMatchers, testApp, webComplaint, type TestApp } from '../helpe
 import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
 import { runSlaSweep } from '../../src/jobs/sla-sweep.js'
 import { runPenalties } from '../../src/jobs/penalties.js'
+import { publishReport } from '../../src/reports/reports.js'
 
 /** a complaint of the service-station, handed over, so every lifecycle operation has something to act on */
 async function fixture(api: TestApp) {
@@ -23,7 +24,8 @@ async function fixture(api: TestApp) {
   await runPenalties(api.app.services, later)
   const notice = await api.db.selectFrom('penalty_notices').select('id').where('complaint_id', '=', c.id).executeTakeFirstOrThrow()
   const bulletin = (await api.call('POST', '/v1/penalty-bulletins', { weekStart: '2026-11-16' })).json
-  return { complaint: c, noticeId: notice.id, bulletinId: bulletin.id as string, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
+  const report = await publishReport(api.app.services, 'weekly', api.clock.now())
+  return { reportId: report.id, complaint: c, noticeId: notice.id, bulletinId: bulletin.id as string, receiverId: receiver.id as string, spareKeyId: spare.id as string, webhookId: webhook.id as string, deliveryId: delivery.id }
 }
 
 t.test('every operation in the OpenAPI document: allowed roles get through, others get 403, no key gets 401', async (t) => {
@@ -47,6 +49,7 @@ t.test('every operation in the OpenAPI document: allowed roles get through, othe
       .replace('/v1/penalty-notices/{id}', `/v1/penalty-notices/${f.noticeId}`)
       .replace('/v1/penalty-bulletins/{id}', `/v1/penalty-bulletins/${f.bulletinId}`)
       .replace('{departmentId}', 'service-station')
+      .replace('/v1/reports/{id}', `/v1/reports/${f.reportId}`)
       .replace('{date}', '2027-01-01')
       .replace('{name}', 'calendar-coverage')
       .replace('{id}', f.complaint.id)

@@ -18,7 +18,10 @@ import { clearComplaints, testApp, webComplaint } from '../helper.js'
  */
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300)
 const DEPARTMENTS = ['general-affairs', 'sales', 'marketing', 'finance', 'service-station']
-const routeOf = new Map(LIFECYCLE_ROUTES.map((r) => [r.action, r.path]))
+const routes = new Map(LIFECYCLE_ROUTES.map((r) => [r.action, r.path]))
+/** the path of an action on the complaint as last read (a CAPA review names the first measure waiting for one) */
+const pathOf = (action: Action, c: { capa: { measures: Array<{ id: string; review?: unknown }> } | null }) =>
+  routes.get(action)!.replace(':measureId', c.capa?.measures.find((m) => !m.review)?.id ?? c.capa?.measures[0]?.id ?? 'none')
 
 interface Choices { level: number; department: number; satisfied: boolean; approve: boolean; score: number }
 const choices = fc.record({ level: fc.nat(3), department: fc.nat(4), satisfied: fc.boolean(), approve: fc.boolean(), score: fc.integer({ min: 1, max: 5 }) })
@@ -43,6 +46,7 @@ function validBody(action: Action, c: { departmentId: string | null }, k: Choice
     case 'withdraw': case 'reopen': case 'pause': return { reason: '客户要求。' }
     case 'resume': return {}
     case 'link_external_ids': return { externalIds: [{ system: 'wukong', customerId: '1024' }] }
+    case 'review_capa': return { outcome: (['effective', 'partially_effective', 'not_effective'] as const)[k.score % 3], evidence: '30天内同类抱怨0起。' }
     default: throw new Error(`no body for ${action}`)
   }
 }
@@ -94,11 +98,11 @@ t.test('every response at arbitrary instants is a documented 2xx/4xx; listed act
       const current = await api.call('GET', `/v1/complaints/${id}`)
       requests++
       if (current.status !== 200) fail('get', current)
-      const c = current.json as { version: number; departmentId: string | null; allowedActions: Action[] }
+      const c = current.json as { version: number; departmentId: string | null; allowedActions: Action[]; capa: { measures: Array<{ id: string; review?: unknown }> } | null }
       if (s.refused !== null) {
-        const others = [...routeOf.keys()].filter((a) => !c.allowedActions.includes(a))
+        const others = [...routes.keys()].filter((a) => !c.allowedActions.includes(a))
         const action = others[s.refused % others.length]!
-        const res = await api.call('POST', `/v1/complaints/${id}/${routeOf.get(action)}`, validBody(action, c, s.choices))
+        const res = await api.call('POST', `/v1/complaints/${id}/${pathOf(action, c)}`, validBody(action, c, s.choices))
         requests++
         // refused, or a repeat that changes nothing (acknowledging twice: docs/lifecycle.md)
         const unchanged = res.status === 200 && res.json.version === c.version
@@ -108,7 +112,7 @@ t.test('every response at arbitrary instants is a documented 2xx/4xx; listed act
       }
       if (c.allowedActions.length === 0) continue
       const action = c.allowedActions[s.pick % c.allowedActions.length]!
-      const res = await api.call('POST', `/v1/complaints/${id}/${routeOf.get(action)}`, validBody(action, c, s.choices), { 'if-match': `"${c.version}"` })
+      const res = await api.call('POST', `/v1/complaints/${id}/${pathOf(action, c)}`, validBody(action, c, s.choices), { 'if-match': `"${c.version}"` })
       requests++
       if (res.status !== 200) fail(`${action} (listed)`, res)
     }

@@ -55,7 +55,8 @@ t.test('a general web complaint goes from receipt to first-time closure', async 
   c = await step(api, c, 'close', { comment: 'approved' })
   t.equal(c.status, 'closed')
   t.equal(c.closureType, 'first_time')
-  t.same(c.allowedActions, ['add_note', 'reopen', 'link_external_ids'])
+  // its CAPA measure waits for the effectiveness review, which comes after closure
+  t.same(c.allowedActions, ['add_note', 'reopen', 'link_external_ids', 'review_capa'])
 
   const timeline = await timelineOf(api, c.id)
   t.same(
