@@ -284,7 +284,10 @@ export interface AuditTable {
 
 export interface WebhookSubscriptionTable {
   id: string
-  url: string
+  /** `http` targets only: where deliveries are POSTed */
+  url: string | null
+  /** the delivery target kind: `http`, or a built-in target (src/webhooks/targets.ts) */
+  target: ColumnType<string, string | undefined, string>
   event_types: Json<string[]>
   description: string | null
   status: string
