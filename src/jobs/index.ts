@@ -1,11 +1,12 @@
+import type { Config } from '../config.js'
 import type { Services } from '../context.js'
 import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
 
 /** The scheduled jobs: each a function of (services, now) that the scheduler, the API and tests call. */
 export interface JobDefinition {
-  /** cron expression in the business time zone */
-  schedule: string
+  /** cron expression in the business time zone; from the configuration for a job that needs it (null: not scheduled) */
+  schedule: string | ((config: Config) => string | null)
   /** a holder that dies keeps the job for at most this long */
   leaseMs: number
   description: string
@@ -41,3 +42,6 @@ export const JOBS = {
 
 export type JobName = keyof typeof JOBS
 export const JOB_NAMES = Object.keys(JOBS) as JobName[]
+
+/** when a job runs in this configuration: its cron expression, or null when it is not scheduled */
+export const scheduleOf = (job: JobDefinition, config: Config): string | null => (typeof job.schedule === 'function' ? job.schedule(config) : job.schedule)

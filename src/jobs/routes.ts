@@ -1,11 +1,11 @@
 import { Type } from 'typebox'
 import type { FastifyInstance } from 'fastify'
 import { DateTime, json, named, Nullable, problems } from '../http/common-schemas.js'
-import { JOBS, JOB_NAMES } from './index.js'
+import { JOBS, JOB_NAMES, scheduleOf } from './index.js'
 
 const JobName = Type.Enum([...JOB_NAMES])
 const Job = named('Job', Type.Object({
-  name: JobName, schedule: Type.String({ description: 'cron expression in the business time zone' }), description: Type.String(),
+  name: JobName, schedule: Nullable(Type.String({ description: 'cron expression in the business time zone; null: not scheduled in this configuration (it still runs on demand)' })), description: Type.String(),
   lastTick: Nullable(DateTime()), lastFinishedAt: Nullable(DateTime()), leaseHolder: Nullable(Type.String({ description: 'the replica running it now' })), leaseUntil: Nullable(DateTime()),
 }, {
   description: 'a scheduled job',
@@ -34,7 +34,7 @@ export default async function jobRoutes(app: FastifyInstance) {
         const lease = leases.find((l) => l.job === name && l.lease_until > now)
         const tick = ticks.find((t) => t.job === name)
         return {
-          name, schedule: JOBS[name].schedule, description: JOBS[name].description,
+          name, schedule: scheduleOf(JOBS[name], services.config), description: JOBS[name].description,
           lastTick: tick?.last ? new Date(tick.last).toISOString() : null,
           lastFinishedAt: tick?.finished ? new Date(tick.finished).toISOString() : null,
           leaseHolder: lease?.holder ?? null, leaseUntil: lease ? lease.lease_until.toISOString() : null,

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { conflict, notFound } from '../errors.js'
 import { createRunCoordinator, type DbRunCoordinator } from '../jobs/coordinator.js'
-import { JOBS, type JobName } from '../jobs/index.js'
+import { JOBS, scheduleOf, type JobName } from '../jobs/index.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -43,9 +43,13 @@ export default fp(async function scheduler(app: FastifyInstance) {
 
   app.addHook('onReady', async () => {
     if (!s.config.SCHEDULER_ENABLED) return
-    for (const [name, job] of Object.entries(JOBS)) {
+    const scheduled = Object.entries(JOBS).flatMap(([name, job]) => {
+      const schedule = scheduleOf(job, s.config)
+      return schedule === null ? [] : [{ name, job, schedule }]
+    })
+    for (const { name, job, schedule } of scheduled) {
       const task = cron.schedule(
-        job.schedule,
+        schedule,
         () => {
           // a run longer than its lease keeps it, so no other replica starts the same job meanwhile
           const stopRenewing = coordinator.keepAlive(name, job.leaseMs)
@@ -60,7 +64,7 @@ export default fp(async function scheduler(app: FastifyInstance) {
       )
       tasks.push(task)
     }
-    app.log.info({ jobs: Object.keys(JOBS), holder: coordinator.holder }, 'scheduler started')
+    app.log.info({ jobs: scheduled.map((j) => j.name), holder: coordinator.holder }, 'scheduler started')
   })
 
   app.addHook('onClose', async () => {
