@@ -18,10 +18,13 @@ export interface AuditChange {
   after: Record<string, unknown> | null
 }
 
-export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, change: AuditChange, at: Date): Promise<void> {
+/** one entry per change, in one statement (a set of changes — e.g. a page of imported records — is one insert) */
+export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, change: AuditChange | AuditChange[], at: Date): Promise<void> {
+  const changes = Array.isArray(change) ? change : [change]
+  if (changes.length === 0) return
   await trx
     .insertInto('audit_log')
-    .values({
+    .values(changes.map((change) => ({
       at,
       actor_key_id: ctx.actor.id,
       actor_role: ctx.actor.role,
@@ -32,7 +35,7 @@ export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, 
       before: change.before === null ? null : JSON.stringify(change.before),
       after: change.after === null ? null : JSON.stringify(change.after),
       request_id: ctx.requestId,
-    })
+    })))
     .execute()
 }
 

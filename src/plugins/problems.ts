@@ -50,7 +50,8 @@ export default fp(async function problems(app: FastifyInstance) {
         detail: `an unexpected error occurred; see the logs for request ${request.id}`, extensions: { requestId: request.id },
       })
     }
-    if (problem.status === 429 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '60')
+    // the document promises Retry-After with every 429 and 503
+    if ((problem.status === 429 || problem.status === 503) && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '60')
     return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url))
   })
 
