@@ -12,6 +12,7 @@ import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
 import jobRoutes from './jobs/routes.js'
 import webhookRoutes from './webhooks/routes.js'
+import wukongRoutes from './integrations/wukong/routes.js'
 import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
@@ -133,6 +134,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(scheduler)
   await app.register(jobRoutes)
   await app.register(webhookRoutes)
+  await app.register(wukongRoutes)
   await app.register(dispatcher)
   return app
 }

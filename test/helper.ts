@@ -62,7 +62,8 @@ export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
   await sql`truncate complaint_timeline, complaint_notes, complaint_replies, outbox_events, idempotency_keys, reference_counters,
     breaches, due_soon_notices, webhook_attempts, webhook_deliveries, webhook_subscriptions,
-    complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases`.execute(handle.db)
+    complaints, receivers, api_keys, audit_log, calendar_overrides, job_ticks, job_leases,
+    wukong_complaint_imports, wukong_customers, wukong_pull_state`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }
 }

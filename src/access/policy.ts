@@ -78,6 +78,11 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   replayDelivery: ['admin', 'integration'],
   replayWebhookDeliveries: ['admin', 'integration'],
 
+  // the 悟空CRM connector: a CRM-side sender sends customers and complaints; operators read its status
+  receiveWukongCustomers: ['integration'],
+  receiveWukongComplaint: ['integration'],
+  getWukongStatus: ['admin', 'integration'],
+
   listApiKeys: ['admin'],
   createApiKey: ['admin'],
   rotateApiKey: ['admin'],

@@ -1,5 +1,7 @@
 import type { Config } from '../config.js'
 import type { Services } from '../context.js'
+import { clientSettings } from '../integrations/wukong/client.js'
+import { pullCustomers } from '../integrations/wukong/pull.js'
 import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
 
@@ -37,6 +39,13 @@ export const JOBS = {
     leaseMs: 10 * 60_000,
     description: 'drops scheduler ticks older than a week and Idempotency-Keys older than 24 hours',
     run: housekeeping,
+  },
+  'wukong-pull': {
+    // scheduled only when the 悟空CRM connector is configured; run by hand without it, it says so
+    schedule: (config) => (clientSettings(config) ? config.WUKONG_PULL_SCHEDULE : null),
+    leaseMs: 10 * 60_000,
+    description: 'imports the 悟空CRM customers changed since its cursor into the customer mirror, page by page',
+    run: (s, now) => pullCustomers(s, now),
   },
 } satisfies Record<string, JobDefinition>
 

@@ -15,7 +15,7 @@ const strict = { additionalProperties: false } as const
 const Pattern = Type.String({ pattern: '^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$', description: 'an event type, a family (`complaint.*`) or `*`; each must match an event type the service emits' })
 const Status = Type.Enum(['active', 'paused', 'disabled'])
 const TargetUrl = Type.String({ format: 'uri', maxLength: 2000, description: 'http targets: https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)' })
-const Target = Type.Enum([...TARGET_KINDS], { description: 'where deliveries go: `http` POSTs signed events to `url`; a built-in target writes them into another system through its API (no URL, at most one subscription each)' })
+const Target = Type.Enum([...TARGET_KINDS], { description: 'where deliveries go: `http` POSTs signed events to `url`; `wukong` writes them into 悟空CRM through its API (the 悟空CRM connector: at most one such subscription, no URL)' })
 const EventTypes = Type.Array(Pattern, { minItems: 1, maxItems: 50, uniqueItems: true })
 
 const subscriptionProperties = {
@@ -38,9 +38,10 @@ const CreateSubscription = named('CreateSubscriptionRequest', Type.Object(
   { target: Type.Optional({ ...Target, default: 'http' }), url: Type.Optional(TargetUrl), eventTypes: EventTypes, description: Type.Optional(Text(500)) },
   {
     ...strict,
-    description: 'an http target needs `url`; a built-in target has none',
+    description: 'an http target needs `url`; the `wukong` target has none and takes complaint.received, complaint.closed and complaint.callback_recorded',
     examples: [
       { url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步' },
+      { target: 'wukong', eventTypes: ['complaint.received', 'complaint.closed', 'complaint.callback_recorded'], description: '跟进记录与回访写入悟空CRM' },
     ],
   },
 ))
@@ -103,7 +104,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
   app.post('/v1/webhooks', {
     schema: {
       operationId: 'createWebhook', tags, summary: 'Subscribe a URL to events',
-      description: 'The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set. A built-in `target` has no URL and exists once (409 if it is already subscribed).',
+      description: 'The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set. `target: wukong` subscribes the 悟空CRM connector instead of a URL (409 if it is already subscribed).',
       body: CreateSubscription,
       response: { 201: json('The subscription with its signing secret (shown only now).', WithSecret, ['location']), ...problems(409, 422) },
     },

@@ -1,12 +1,13 @@
 import type { Services } from '../context.js'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
+import { wukongTarget } from '../integrations/wukong/push.js'
 import { httpTarget } from './http-target.js'
 
 /**
  * Where a subscription's deliveries go. The dispatcher — claims, retries with backoff, dead letters,
  * the delivery log and replay — is the same for every target; a target only says how one delivery is
  * made and how its outcome reads. `http` POSTs the signed event to the subscription's URL; a built-in
- * target writes it into another system through its API (it has no URL, and exists at most once).
+ * target (such as `wukong`, the 悟空CRM connector) writes it into another system through its API.
  */
 export interface DeliveryOutcome {
   /** delivered, or nothing to deliver (`error` may then say why not) */
@@ -37,7 +38,7 @@ export interface DeliveryTarget {
   deliver(s: Services, sub: WebhookSubscription, d: WebhookDelivery, body: string, now: Date): Promise<DeliveryOutcome>
 }
 
-export const TARGETS = { http: httpTarget } satisfies Record<string, DeliveryTarget>
+export const TARGETS = { http: httpTarget, wukong: wukongTarget } satisfies Record<string, DeliveryTarget>
 export type TargetKind = keyof typeof TARGETS
 export const TARGET_KINDS = Object.keys(TARGETS) as TargetKind[]
 
