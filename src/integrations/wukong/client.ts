@@ -56,8 +56,6 @@ export class WukongClient {
   private token: string | null = null
   private login: Promise<string> | null = null
   private refused: { error: WukongError; until: number } | null = null
-  /** logins made by this client (the status endpoint shows it) */
-  logins = 0
 
   constructor(private readonly settings: ClientSettings, private readonly now: () => Date) {}
 
@@ -85,7 +83,6 @@ export class WukongClient {
     if (this.refused && this.refused.until > now) throw this.refused.error
     // `type` 1 (PC) is the default: a second login of the same user and type replaces the first
     const res = await this.post<{ adminToken?: string }>('/login', { username: this.settings.username, password: this.settings.password }, null)
-    this.logins++
     const token = res.code === 0 ? res.data?.adminToken : undefined
     if (typeof token === 'string' && token !== '') {
       this.token = token
