@@ -10,7 +10,8 @@ import { connectorAudit, lockCursor, readCursor, recordRun, saveCursor, upsertCu
  * plus the page within that second:
  * - a page whose newest time is later than the cursor moves the cursor there, page 1 — the customers
  *   of that very second come again and change nothing (the mirror's upsert is idempotent);
- * - a page entirely within the cursor's second (a bulk import) moves to the next page of that second.
+ * - a full page entirely within the cursor's second (a bulk import) moves to the next page of that
+ *   second; a short one leaves the cursor where it is.
  * Each page commits with its cursor in one transaction: a run stopped anywhere resumes after the last
  * committed page, and nothing is imported twice.
  */
@@ -66,7 +67,10 @@ export async function pullCustomers(s: Services, now: Date, opts: PullOptions = 
       checkOrder(page)
       const { updates, invalid } = updatesOf(page)
       const newest = updates.reduce<Date | null>((max, u) => (max === null || u.updateTime > max ? u.updateTime : max), null)
-      const next: PullCursor = newest !== null && (cursor.time === null || newest > cursor.time) ? { time: newest, page: 1 } : { time: cursor.time, page: cursor.page + 1 }
+      // later than the cursor: move there; a full page within the cursor's second: the next page of that
+      // second; a short one: nothing more there yet, so stay (the next run reads it again, unchanged)
+      const next: PullCursor = newest !== null && (cursor.time === null || newest > cursor.time) ? { time: newest, page: 1 }
+        : page.list.length < pageSize ? cursor : { time: cursor.time, page: cursor.page + 1 }
       const started = cursor
       const results = await s.db.transaction().execute(async (trx) => {
         const held = await lockCursor(trx, now)

@@ -90,6 +90,18 @@ t.test('an older updateTime does not overwrite a newer one; a change the CRM mak
   t.equal(crmTime(last.crm_update_time), crm.customers.get(id)!.updateTime, 'the CRM’s newer updateTime is kept, for the next comparison')
 })
 
+t.test('runs with nothing new keep the cursor; a customer changed later is still found', async (t) => {
+  const { api, crm } = await wukongApp(t)
+  const [c] = crm.seedCustomers(1, new Date(api.clock.now().getTime() - 600_000))
+  for (let run = 0; run < 3; run++) await pullCustomers(api.app.services, api.clock.now())
+  const state = (await api.call('GET', '/v1/integrations/wukong')).json.pull
+  t.same([state.cursor, state.cursorPage], [c!.updateTime, 1], 'the only customer of the cursor’s second, read again, moves nothing')
+  api.clock.advanceMinutes(1)
+  const later = crm.addCustomer({ customerName: '后来的客户', mobile: '13722223333' })
+  const run = await pullCustomers(api.app.services, api.clock.now())
+  t.same([run.configured && run.created, run.configured && run.cursor], [1, later.updateTime])
+})
+
 t.test('more customers in one second than fit a page (a bulk import): paged within that second', async (t) => {
   const { api, crm } = await wukongApp(t)
   const second = new Date(api.clock.now().getTime() - 600_000)
