@@ -51,6 +51,21 @@ function checkOrder(page: CustomerPage): void {
   }
 }
 
+/** a page's customers and the cursor after it, in one transaction */
+async function commitPage(s: Services, updates: CustomerUpdate[], started: PullCursor, next: PullCursor, now: Date) {
+  const results = await s.db.transaction().execute(async (trx) => {
+    const held = await lockCursor(trx, now)
+    // the job's lease keeps runs apart; should two meet anyway, the later one stops here
+    if (held.time?.getTime() !== started.time?.getTime() || held.page !== started.page) {
+      throw new WukongError('/crmCustomer/queryPageList', null, 'another pull moved the cursor meanwhile; stopped', null, true)
+    }
+    const r = await upsertCustomers(trx, updates, connectorAudit('wukongPull'), now)
+    await saveCursor(trx, next, now)
+    return r
+  })
+  return results
+}
+
 export async function pullCustomers(s: Services, now: Date, opts: PullOptions = {}) {
   const settings = clientSettings(s.config)
   if (!settings) return { configured: false as const }
@@ -63,7 +78,14 @@ export async function pullCustomers(s: Services, now: Date, opts: PullOptions = 
   try {
     while (pages < (opts.maxPages ?? PULL_MAX_PAGES)) {
       const page = await client.customersChangedSince(cursor.time ? toCrmTime(cursor.time) : null, cursor.page, pageSize)
-      if (page.list.length === 0) break
+      if (page.list.length === 0) {
+        if (cursor.page === 1) break
+        // the cursor's second holds fewer customers than its page skips now (some changed since): read it from its start
+        const restart = { time: cursor.time, page: 1 }
+        await commitPage(s, [], cursor, restart, now)
+        cursor = restart
+        continue
+      }
       checkOrder(page)
       const { updates, invalid } = updatesOf(page)
       const newest = updates.reduce<Date | null>((max, u) => (max === null || u.updateTime > max ? u.updateTime : max), null)
@@ -71,18 +93,7 @@ export async function pullCustomers(s: Services, now: Date, opts: PullOptions = 
       // second; a short one: nothing more there yet, so stay (the next run reads it again, unchanged)
       const next: PullCursor = newest !== null && (cursor.time === null || newest > cursor.time) ? { time: newest, page: 1 }
         : page.list.length < pageSize ? cursor : { time: cursor.time, page: cursor.page + 1 }
-      const started = cursor
-      const results = await s.db.transaction().execute(async (trx) => {
-        const held = await lockCursor(trx, now)
-        // the job's lease keeps runs apart; should two meet anyway, the later one stops here
-        if (held.time?.getTime() !== started.time?.getTime() || held.page !== started.page) {
-          throw new WukongError('/crmCustomer/queryPageList', null, 'another pull moved the cursor meanwhile; stopped', null, true)
-        }
-        const r = await upsertCustomers(trx, updates, connectorAudit('wukongPull'), now)
-        await saveCursor(trx, next, now)
-        return r
-      })
-      for (const r of results) counts[r.outcome]++
+      for (const r of await commitPage(s, updates, cursor, next, now)) counts[r.outcome]++
       counts.invalid += invalid
       cursor = next
       pages++

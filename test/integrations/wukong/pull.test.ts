@@ -100,6 +100,13 @@ t.test('runs with nothing new keep the cursor; a customer changed later is still
   const later = crm.addCustomer({ customerName: '后来的客户', mobile: '13722223333' })
   const run = await pullCustomers(api.app.services, api.clock.now())
   t.same([run.configured && run.created, run.configured && run.cursor], [1, later.updateTime])
+
+  // a page of the cursor's second that is empty now (its customers changed since): read the second from its start
+  await api.db.updateTable('wukong_pull_state').set({ cursor_page: 3 }).execute()
+  api.clock.advanceMinutes(1)
+  const third = crm.addCustomer({ customerName: '第三位客户', mobile: '13733334444' })
+  const healed = await pullCustomers(api.app.services, api.clock.now())
+  t.same([healed.configured && healed.created, healed.configured && healed.cursor, healed.configured && healed.cursorPage], [1, third.updateTime, 1])
 })
 
 t.test('more customers in one second than fit a page (a bulk import): paged within that second', async (t) => {
