@@ -55,9 +55,14 @@ export function longestGapSeconds(schedule: string, timeZone = 'Asia/Shanghai'):
  */
 function jobStaleness(): string {
   const byThreshold = new Map<number, string[]>()
+  // every job at its default schedule, the optional ones (the 悟空CRM pull) as if switched on: a job that
+  // never runs has no series, so its alert stays silent; a deployment that moves a job (PENALTY_BULLETIN_CRON)
+  // moves its gap only if it changes the cadence
+  const config = loadConfig({ WUKONG_BASE_URL: 'https://crm.example', WUKONG_USERNAME: 'alerts', WUKONG_PASSWORD: 'alerts' })
   for (const [name, job] of Object.entries(JOBS)) {
-    // the default schedule: a deployment that moves a job (PENALTY_BULLETIN_CRON) moves its gap with it only if the cadence changes
-    const threshold = 2 * longestGapSeconds(scheduleOf(job, loadConfig({})))
+    const schedule = scheduleOf(job, config)
+    if (schedule === null) throw new Error(`job ${name} has no schedule even with every option on: give it an alert of its own`)
+    const threshold = 2 * longestGapSeconds(schedule)
     byThreshold.set(threshold, [...(byThreshold.get(threshold) ?? []), name])
   }
   return [...byThreshold.entries()].sort(([a], [b]) => a - b)

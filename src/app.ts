@@ -14,6 +14,7 @@ import jobRoutes from './jobs/routes.js'
 import webhookRoutes from './webhooks/routes.js'
 import reportRoutes from './reports/routes.js'
 import retentionRoutes from './retention/routes.js'
+import wukongRoutes from './integrations/wukong/routes.js'
 import dispatcher from './plugins/dispatcher.js'
 import scheduler from './plugins/scheduler.js'
 import slaRoutes from './sla/routes.js'
@@ -157,6 +158,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(webhookRoutes)
   await app.register(reportRoutes)
   await app.register(retentionRoutes)
+  await app.register(wukongRoutes)
   await app.register(dispatcher)
   return app
 }

@@ -1,9 +1,13 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { validate as validCron } from 'node-cron'
+import cron from 'node-cron'
+import { CHANNELS } from './domain/vocabulary.js'
 
 /** an address or CIDR (IPv4 or IPv6), or a named range of proxy-addr */
 const PROXY = '([0-9A-Fa-f]*[.:][0-9A-Fa-f.:]*(/\\d{1,3})?|loopback|linklocal|uniquelocal)'
+
+/** `channel=value` pairs separated by commas; `*` names the value for every other channel */
+const CHANNEL_MAP = '^\\s*[a-z0-9_*]+\\s*=[^,=]+(,\\s*[a-z0-9_*]+\\s*=[^,=]+)*$'
 
 /**
  * The service's configuration: environment variables checked once at boot.
@@ -55,6 +59,17 @@ const Env = Type.Object({
   PENALTY_BULLETIN_CRON: Type.String({ minLength: 9, default: '0 17 * * 5', description: 'when the weekly penalty bulletin is drawn up for the previous week: a cron expression in BUSINESS_TIMEZONE (default Friday 17:00)' }),
   CAPA_REVIEW_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30, description: 'a CAPA measure\'s effectiveness review is due this many days after the measure\'s due date (or after the investigation)' }),
   RETENTION_YEARS: Type.Integer({ minimum: 1, maximum: 100, default: 2, description: 'complainant data is anonymised this many years after the complaint closed or was withdrawn' }),
+  WUKONG_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: '悟空CRM gateway, e.g. https://crm.example.com (no /api prefix); with WUKONG_USERNAME and WUKONG_PASSWORD it turns on the pull and the `wukong` delivery target' })),
+  WUKONG_USERNAME: Type.Optional(Type.String({ minLength: 1, description: 'the dedicated 悟空CRM account' })),
+  WUKONG_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'its password (sent to /login as the CRM expects: use https)' })),
+  WUKONG_PULL_SCHEDULE: Type.String({ minLength: 9, default: '*/5 * * * *', description: 'cron expression (business time zone) of the customer pull' }),
+  WUKONG_ALLOW_CREATE_CUSTOMER: Type.Boolean({ default: false, description: 'create a CRM customer for a complainant no CRM customer matches by phone' }),
+  WUKONG_INBOUND_SECRET: Type.Optional(Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{32,}={0,2}$', description: 'when set, the inbound 悟空CRM endpoints require a Standard Webhooks signature made with it' })),
+  WUKONG_FOLLOWUP_CATEGORIES: Type.Optional(Type.String({ pattern: CHANNEL_MAP, description: 'channel=跟进类型 pairs overriding the default follow-up categories (`*` = every other channel)' })),
+  WUKONG_RETURN_VISIT_TYPES: Type.Optional(Type.String({ pattern: CHANNEL_MAP, description: 'channel=回访形式 pairs overriding the default return visit types (`*` = every other channel)' })),
+  WUKONG_RETURN_VISIT_TYPE_FIELD_ID: Type.Integer({ minimum: 1, default: 1101898, description: 'fieldId of return_visit_type (回访形式) on this CRM install' }),
+  WUKONG_SATISFICING_FIELD_ID: Type.Integer({ minimum: 1, default: 1101902, description: 'fieldId of satisficing (客户满意度) on this CRM install' }),
+  WUKONG_SATISFICING_OPTIONS: Type.String({ pattern: '^[^,]+(,[^,]+){4}$', default: '很不满意,不满意,一般,满意,很满意', description: 'the five satisficing options for satisfaction 1 to 5' }),
 })
 
 export type Config = Static<typeof Env>
@@ -63,8 +78,29 @@ export class ConfigError extends Error {}
 
 const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'DB_POOL_SIZE', 'DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'OVERLOAD_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_WAITING_QUERIES', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
-  'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS'])
-const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS'])
+  'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS', 'WUKONG_RETURN_VISIT_TYPE_FIELD_ID', 'WUKONG_SATISFICING_FIELD_ID'])
+const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS', 'WUKONG_ALLOW_CREATE_CUSTOMER'])
+const SECRETS = new Set(['ADMIN_API_KEY', 'METRICS_TOKEN', 'WUKONG_PASSWORD', 'WUKONG_INBOUND_SECRET'])
+
+/** what the schema cannot say: settings that need each other, channel names, a cron expression */
+function crossChecks(c: Config): string[] {
+  const problems: string[] = []
+  const crm = ['WUKONG_BASE_URL', 'WUKONG_USERNAME', 'WUKONG_PASSWORD'] as const
+  const given = crm.filter((k) => c[k] !== undefined)
+  if (given.length > 0 && given.length < crm.length) {
+    for (const k of crm.filter((k) => c[k] === undefined)) problems.push(`${k}: required with ${given.join(', ')} (the 悟空CRM connector needs all three)`)
+  }
+  for (const key of ['WUKONG_FOLLOWUP_CATEGORIES', 'WUKONG_RETURN_VISIT_TYPES'] as const) {
+    const unknown = (c[key] ?? '').split(',').map((pair) => pair.split('=')[0]!.trim()).filter((ch) => ch !== '' && ch !== '*' && !(CHANNELS as readonly string[]).includes(ch))
+    if (unknown.length > 0) problems.push(`${key}: unknown channel ${unknown.join(', ')} (channels: ${CHANNELS.join(', ')}, or *)`)
+  }
+  for (const key of ['WUKONG_PULL_SCHEDULE', 'PENALTY_BULLETIN_CRON'] as const) {
+    if (!cron.validate(c[key])) problems.push(`${key}: is not a cron expression (got ${JSON.stringify(c[key])})`)
+  }
+  if (c.PENALTIES_FROM && Number.isNaN(Date.parse(c.PENALTIES_FROM))) problems.push(`PENALTIES_FROM: is not an instant (got ${JSON.stringify(c.PENALTIES_FROM)})`)
+  if (c.DATABASE_REPLICA_URL && !c.DATABASE_URL) problems.push('DATABASE_REPLICA_URL: a read replica needs DATABASE_URL (the embedded database has no replicas)')
+  return problems
+}
 
 /** Reads the known variables from `env`, converts integers, fills defaults and validates. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -79,16 +115,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (errors.length > 0) {
     const lines = new Set(errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '')
-      const got = name === 'ADMIN_API_KEY' || name === 'METRICS_TOKEN' ? '[secret]' : JSON.stringify(raw[name])
+      const got = SECRETS.has(name) ? '[secret]' : JSON.stringify(raw[name])
       return `${name}: ${e.message} (got ${got})`
     }))
     throw new ConfigError(`invalid configuration:\n  ${[...lines].join('\n  ')}`)
   }
   if (!Value.Check(Env, withDefaults)) throw new ConfigError('invalid configuration')
-  if (withDefaults.PENALTIES_FROM && Number.isNaN(Date.parse(withDefaults.PENALTIES_FROM))) throw new ConfigError(`invalid configuration:\n  PENALTIES_FROM: is not an instant (got ${JSON.stringify(withDefaults.PENALTIES_FROM)})`)
-  if (!validCron(withDefaults.PENALTY_BULLETIN_CRON)) throw new ConfigError(`invalid configuration:\n  PENALTY_BULLETIN_CRON: is not a cron expression (got ${JSON.stringify(withDefaults.PENALTY_BULLETIN_CRON)})`)
-  if (withDefaults.DATABASE_REPLICA_URL && !withDefaults.DATABASE_URL) {
-    throw new ConfigError('invalid configuration:\n  DATABASE_REPLICA_URL: a read replica needs DATABASE_URL (the embedded database has no replicas)')
-  }
+  const problems = crossChecks(withDefaults)
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`)
   return withDefaults
 }

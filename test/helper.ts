@@ -68,7 +68,7 @@ export async function clearComplaints(db: DbHandle['db']): Promise<void> {
 export async function testDatabase(): Promise<DbHandle> {
   const handle = await (shared ??= openShared())
   await clearComplaints(handle.db)
-  await sql`truncate webhook_subscriptions, receivers, api_keys, calendar_overrides, job_ticks, job_leases, reports, denominators cascade`.execute(handle.db)
+  await sql`truncate webhook_subscriptions, receivers, api_keys, calendar_overrides, job_ticks, job_leases, reports, denominators, wukong_complaint_imports, wukong_customers, wukong_pull_state cascade`.execute(handle.db)
   await sql`delete from sla_policies where version > 1`.execute(handle.db)
   await sql`delete from penalty_rules where version > 1`.execute(handle.db)
   return { ...handle, close: async () => {} }

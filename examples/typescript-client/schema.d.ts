@@ -1203,7 +1203,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a URL to events
-         * @description The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set.
+         * @description The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set. `target: wukong` subscribes the 悟空CRM connector instead of a URL (409 if it is already subscribed).
          *
          *     **Roles:** admin, integration
          */
@@ -1498,6 +1498,72 @@ export interface paths {
          *     **Roles:** admin, auditor
          */
         get: operations["previewRetention"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/wukong/customers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive 悟空CRM customers (one or a batch)
+         * @description Customers in 悟空CRM’s field names, into the customer mirror complaints take their complainant from. Idempotent: the same customer again changes nothing; one with an `updateTime` older than the stored one is ignored and reported `stale`; locked and deleted customers (status 2, 3) are recorded so; an `updateTime` more than 5 minutes ahead of the service’s clock is 422. When WUKONG_INBOUND_SECRET is set, a Standard Webhooks signature is required as well.
+         *
+         *     **Roles:** integration
+         */
+        post: operations["receiveWukongCustomers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/wukong/complaints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a complaint recorded in 悟空CRM
+         * @description Received like any complaint (`POST /v1/complaints`), with channel `crm_sync`, `receivedAt` from `createTime` (GMT+8) and the complainant from the customer (the mirror; one it lacks is fetched from the CRM when the connector is configured). One complaint per CRM record (`activityId`, or else customer, time and content): sent again, it answers 200 with the complaint it became; the same record with other content is 409. When WUKONG_INBOUND_SECRET is set, a Standard Webhooks signature is required as well.
+         *
+         *     **Roles:** integration
+         */
+        post: operations["receiveWukongComplaint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/integrations/wukong": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The 悟空CRM connector: settings checked against the CRM, pull and push
+         * @description Logs in (if this process holds no token) and asks the CRM for its follow-up categories and its return visit fields, to show what the mapping sends that this install lacks; shows the pull’s cursor and last run and the wukong subscription.
+         *
+         *     **Roles:** admin, integration
+         */
+        get: operations["getWukongStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3027,12 +3093,19 @@ export interface components {
             policy: components["schemas"]["SlaPolicy"];
             note?: string;
         };
+        /** @description an http target needs `url`; the `wukong` target has none and takes complaint.received, complaint.closed and complaint.callback_recorded */
         CreateSubscriptionRequest: {
             /**
-             * Format: uri
-             * @description https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)
+             * @description where deliveries go: `http` POSTs signed events to `url`; `wukong` writes them into 悟空CRM through its API (the 悟空CRM connector: at most one such subscription, no URL)
+             * @default http
+             * @enum {unknown}
              */
-            url: string;
+            target?: "http" | "wukong";
+            /**
+             * Format: uri
+             * @description http targets: https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)
+             */
+            url?: string;
             eventTypes: string[];
             description?: string;
         };
@@ -3327,9 +3400,8 @@ export interface components {
          */
         Job: {
             /** @enum {unknown} */
-            name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention";
-            /** @description cron expression in the business time zone */
-            schedule: string;
+            name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention" | "wukong-pull";
+            schedule: string | null;
             description: string;
             lastTick: string | null;
             lastFinishedAt: string | null;
@@ -3356,7 +3428,7 @@ export interface components {
          */
         JobRun: {
             /** @enum {unknown} */
-            job: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention";
+            job: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention" | "wukong-pull";
             /** Format: date-time */
             ranAt: string;
             /** @description the job’s own summary, e.g. breaches recorded per clock */
@@ -4757,6 +4829,7 @@ export interface components {
          * @description a webhook subscription (its secret is shown only at creation and rotation)
          * @example {
          *       "id": "0195f7a4-3333-7000-8000-000000000001",
+         *       "target": "http",
          *       "url": "https://crm.example.com/hooks/complaints",
          *       "eventTypes": [
          *         "complaint.*",
@@ -4774,7 +4847,12 @@ export interface components {
         Subscription: {
             /** Format: uuid */
             id: string;
-            url: string;
+            /**
+             * @description where deliveries go: `http` POSTs signed events to `url`; `wukong` writes them into 悟空CRM through its API (the 悟空CRM connector: at most one such subscription, no URL)
+             * @enum {unknown}
+             */
+            target: "http" | "wukong";
+            url: string | null;
             eventTypes: string[];
             description: string | null;
             /** @enum {unknown} */
@@ -4805,6 +4883,7 @@ export interface components {
          * @description a subscription with its signing secret, shown only now
          * @example {
          *       "id": "0195f7a4-3333-7000-8000-000000000001",
+         *       "target": "http",
          *       "url": "https://crm.example.com/hooks/complaints",
          *       "eventTypes": [
          *         "complaint.*",
@@ -4823,7 +4902,12 @@ export interface components {
         SubscriptionWithSecret: {
             /** Format: uuid */
             id: string;
-            url: string;
+            /**
+             * @description where deliveries go: `http` POSTs signed events to `url`; `wukong` writes them into 悟空CRM through its API (the 悟空CRM connector: at most one such subscription, no URL)
+             * @enum {unknown}
+             */
+            target: "http" | "wukong";
+            url: string | null;
             eventTypes: string[];
             description: string | null;
             /** @enum {unknown} */
@@ -4835,7 +4919,7 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
-            /** @description whsec_…: shown only now; verify deliveries with it */
+            /** @description whsec_…: shown only now; verify deliveries with it (built-in targets do not sign) */
             secret: string;
         };
         /** @description every step of a complaint, oldest first */
@@ -4943,7 +5027,7 @@ export interface components {
         UpdateSubscriptionRequest: {
             /**
              * Format: uri
-             * @description https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)
+             * @description http targets: https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)
              */
             url?: string;
             eventTypes?: string[];
@@ -5162,6 +5246,221 @@ export interface components {
                 /** @description chart: time-to-close distribution */
                 closeTimeDistribution: components["schemas"]["CloseTimeBucket"][];
             };
+        };
+        /**
+         * @description the complaint a CRM record became
+         * @example {
+         *       "outcome": "created",
+         *       "complaintId": "0195f7a4-5b1c-7c3e-9a10-2f4d6e8b1a01",
+         *       "reference": "CP-2026-000123",
+         *       "customerId": 1024,
+         *       "trackingToken": "q3V9mTt1cJ0x4yZbW8rA2sDf"
+         *     }
+         */
+        WukongComplaintImport: {
+            /**
+             * @description unchanged: this CRM record was imported before; nothing changed
+             * @enum {unknown}
+             */
+            outcome: "created" | "unchanged";
+            /** Format: uuid */
+            complaintId: string;
+            reference: string;
+            /** @description customerId: the customer’s id in 悟空CRM */
+            customerId: number;
+            trackingToken: string | null;
+        };
+        /** @description a complaint recorded in 悟空CRM; the complainant comes from the customer (mirror, or the CRM when configured) */
+        WukongComplaintRequest: {
+            /** @description customerId: the customer’s id in 悟空CRM */
+            customerId: number;
+            /** @description what the customer complained about (the follow-up record’s content): the complaint’s description */
+            content: string;
+            /** @description when 悟空CRM recorded it: the complaint’s receivedAt (not in the future, at most BACKDATE_WINDOW_DAYS back); yyyy-MM-dd HH:mm:ss in GMT+8, as 悟空CRM writes it (1900–2999) */
+            createTime: string;
+            /** @description the CRM’s follow-up category (跟进类型), kept with the import */
+            category?: string;
+            /** @description the CRM follow-up record’s id: the record becomes one complaint, however often it is sent. Without it, the same customerId, createTime and content are the same record. */
+            activityId?: number;
+        };
+        /** @description a 悟空CRM customer (wk_crm_customer), in its own field names */
+        WukongCustomer: {
+            /** @description customerId: the customer’s id in 悟空CRM */
+            customerId: number;
+            /** @description the complainant’s name (empty: 悟空客户 <customerId>) */
+            customerName: string;
+            mobile?: string | null;
+            telephone?: string | null;
+            email?: string | null;
+            address?: string | null;
+            detailAddress?: string | null;
+            /** @description 1 正常, 2 锁定, 3 删除 (default: as stored, or 1) */
+            status?: number;
+            /** @description when the customer was last changed in 悟空CRM: an update older than the stored one is ignored; yyyy-MM-dd HH:mm:ss in GMT+8, as 悟空CRM writes it (1900–2999) */
+            updateTime: string;
+        };
+        /** @description one customer, or a batch of up to 500 (applied in order) */
+        WukongCustomersRequest: components["schemas"]["WukongCustomer"] | components["schemas"]["WukongCustomer"][];
+        /**
+         * @description what became of each customer, in the order sent
+         * @example {
+         *       "items": [
+         *         {
+         *           "customerId": 1024,
+         *           "outcome": "created",
+         *           "status": "normal",
+         *           "updateTime": "2026-11-26 10:05:00"
+         *         },
+         *         {
+         *           "customerId": 1025,
+         *           "outcome": "stale",
+         *           "status": "locked",
+         *           "updateTime": "2026-11-26 11:00:00"
+         *         }
+         *       ]
+         *     }
+         */
+        WukongCustomersResult: {
+            items: {
+                /** @description customerId: the customer’s id in 悟空CRM */
+                customerId: number;
+                /**
+                 * @description stale: the stored customer has a newer updateTime, so this one was ignored; unchanged: the same again (nothing written)
+                 * @enum {unknown}
+                 */
+                outcome: "created" | "updated" | "unchanged" | "stale";
+                /**
+                 * @description the customer’s status in 悟空CRM (1 正常, 2 锁定, 3 删除)
+                 * @enum {unknown}
+                 */
+                status: "normal" | "locked" | "deleted";
+                /** @description the updateTime now stored (GMT+8) */
+                updateTime: string;
+            }[];
+        };
+        /**
+         * @description the 悟空CRM connector’s configuration, checked against the CRM
+         * @example {
+         *       "configured": true,
+         *       "baseUrl": "https://crm.example.com",
+         *       "account": "18688888888",
+         *       "crm": {
+         *         "reachable": true,
+         *         "error": null,
+         *         "followUpCategories": [
+         *           "打电话",
+         *           "发邮件",
+         *           "发短信",
+         *           "见面拜访",
+         *           "活动"
+         *         ],
+         *         "missingCategories": [],
+         *         "returnVisitFields": [
+         *           {
+         *             "setting": "WUKONG_RETURN_VISIT_TYPE_FIELD_ID",
+         *             "fieldId": 1101898,
+         *             "found": true,
+         *             "missingOptions": []
+         *           },
+         *           {
+         *             "setting": "WUKONG_SATISFICING_FIELD_ID",
+         *             "fieldId": 1101902,
+         *             "found": true,
+         *             "missingOptions": []
+         *           }
+         *         ]
+         *       },
+         *       "mapping": [
+         *         {
+         *           "channel": "hotline_400",
+         *           "category": "打电话",
+         *           "returnVisitType": "电话"
+         *         }
+         *       ],
+         *       "satisficing": [
+         *         "很不满意",
+         *         "不满意",
+         *         "一般",
+         *         "满意",
+         *         "很满意"
+         *       ],
+         *       "pull": {
+         *         "scheduled": "*\/5 * * * *",
+         *         "cursor": "2026-11-26 10:05:00",
+         *         "cursorPage": 1,
+         *         "lastRunAt": "2026-11-26T02:10:00.000Z",
+         *         "lastResult": {
+         *           "pages": 1,
+         *           "created": 3,
+         *           "updated": 0,
+         *           "unchanged": 1,
+         *           "stale": 0,
+         *           "invalid": 0,
+         *           "error": null
+         *         }
+         *       },
+         *       "customers": 1250,
+         *       "subscription": {
+         *         "id": "0195f7a4-3333-7000-8000-000000000002",
+         *         "status": "active",
+         *         "eventTypes": [
+         *           "complaint.received",
+         *           "complaint.closed",
+         *           "complaint.callback_recorded"
+         *         ]
+         *       }
+         *     }
+         */
+        WukongStatus: {
+            /** @description WUKONG_BASE_URL, WUKONG_USERNAME and WUKONG_PASSWORD are set */
+            configured: boolean;
+            baseUrl: string | null;
+            account: string | null;
+            crm: {
+                /** @description the account logged in and the CRM answered */
+                reachable: boolean;
+                error: string | null;
+                /** @description the follow-up categories (跟进类型) configured in the CRM */
+                followUpCategories: string[];
+                /** @description categories the mapping uses that the CRM does not offer (the CRM stores them anyway, but its users cannot pick them) */
+                missingCategories: string[];
+                returnVisitFields: {
+                    /** @description the setting holding the fieldId */
+                    setting: string;
+                    fieldId: number;
+                    /** @description the CRM’s return visit form has a field with this id and name */
+                    found: boolean;
+                    /** @description values the mapping sends that are not options of the field */
+                    missingOptions: string[];
+                }[];
+            } | null;
+            /** @description per channel: follow-up category and return visit type, settings applied */
+            mapping: {
+                /** @enum {unknown} */
+                channel: "phone" | "hotline_400" | "email" | "web" | "wechat" | "letter" | "walk_in" | "callback_survey" | "media" | "consumer_association" | "government" | "crm_sync";
+                category: string;
+                returnVisitType: string;
+            }[];
+            /** @description satisfaction 1 to 5 as the return visit’s satisficing */
+            satisficing: string[];
+            pull: {
+                scheduled: string | null;
+                cursor: string | null;
+                cursorPage: number;
+                lastRunAt: string | null;
+                lastResult: {
+                    [key: string]: unknown;
+                } | null;
+            };
+            /** @description customers in the mirror */
+            customers: number;
+            subscription: {
+                /** Format: uuid */
+                id: string;
+                /** @enum {unknown} */
+                status: "active" | "paused" | "disabled";
+                eventTypes: string[];
+            } | null;
         };
     };
     responses: {
@@ -5411,12 +5710,18 @@ export interface components {
         PeriodStartPath: string;
         /** @description issued before. RFC 3339 with an offset (e.g. `2026-11-28T09:30:00+08:00`), from 1900-01-01 to 2999-12-31, no leap seconds */
         ToQuery: string;
-        /** @description the event id (`msg_…`); the same on every retry */
+        /** @description with WUKONG_INBOUND_SECRET: the message id (Standard Webhooks) */
         WebhookIdHeader: string;
-        /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+        /** @description the event id (`msg_…`); the same on every retry */
+        WebhookIdHeader2: string;
+        /** @description with WUKONG_INBOUND_SECRET: `v1,<base64 HMAC-SHA256>` of `id.timestamp.body` */
         WebhookSignatureHeader: string;
-        /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+        /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
+        WebhookSignatureHeader2: string;
+        /** @description with WUKONG_INBOUND_SECRET: Unix seconds of signing; more than 5 minutes off is refused */
         WebhookTimestampHeader: string;
+        /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
+        WebhookTimestampHeader2: string;
     };
     requestBodies: never;
     headers: {
@@ -8070,7 +8375,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention";
+                name: "sla-sweep" | "due-soon" | "calendar-coverage" | "penalties" | "penalty-bulletin" | "housekeeping" | "weekly-report" | "monthly-report" | "capa-review-due" | "retention" | "wukong-pull";
             };
             cookie?: never;
         };
@@ -8136,18 +8441,9 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description an http target needs `url`; the `wukong` target has none and takes complaint.received, complaint.closed and complaint.callback_recorded */
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "url": "https://crm.example.com/hooks/complaints",
-                 *       "eventTypes": [
-                 *         "complaint.*",
-                 *         "sla.breached"
-                 *       ],
-                 *       "description": "悟空CRM 同步"
-                 *     }
-                 */
                 "application/json": components["schemas"]["CreateSubscriptionRequest"];
             };
         };
@@ -8169,6 +8465,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             414: components["responses"]["UriTooLong"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -8794,16 +9091,163 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    receiveWukongCustomers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description with WUKONG_INBOUND_SECRET: the message id (Standard Webhooks) */
+                "webhook-id"?: components["parameters"]["WebhookIdHeader"];
+                /** @description with WUKONG_INBOUND_SECRET: Unix seconds of signing; more than 5 minutes off is refused */
+                "webhook-timestamp"?: components["parameters"]["WebhookTimestampHeader"];
+                /** @description with WUKONG_INBOUND_SECRET: `v1,<base64 HMAC-SHA256>` of `id.timestamp.body` */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description one customer, or a batch of up to 500 (applied in order) */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WukongCustomersRequest"];
+            };
+        };
+        responses: {
+            /** @description What became of each customer, in the order sent. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WukongCustomersResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    receiveWukongComplaint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description with WUKONG_INBOUND_SECRET: the message id (Standard Webhooks) */
+                "webhook-id"?: components["parameters"]["WebhookIdHeader"];
+                /** @description with WUKONG_INBOUND_SECRET: Unix seconds of signing; more than 5 minutes off is refused */
+                "webhook-timestamp"?: components["parameters"]["WebhookTimestampHeader"];
+                /** @description with WUKONG_INBOUND_SECRET: `v1,<base64 HMAC-SHA256>` of `id.timestamp.body` */
+                "webhook-signature"?: components["parameters"]["WebhookSignatureHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description a complaint recorded in 悟空CRM; the complainant comes from the customer (mirror, or the CRM when configured) */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "customerId": 1024,
+                 *       "content": "11月20日在服务站更换刹车片后，两天后刹车异响再次出现，客户要求重新检修并说明原因。",
+                 *       "createTime": "2026-11-26 09:41:07",
+                 *       "category": "打电话",
+                 *       "activityId": 88231
+                 *     }
+                 */
+                "application/json": components["schemas"]["WukongComplaintRequest"];
+            };
+        };
+        responses: {
+            /** @description This CRM record was imported before: the complaint it became, unchanged. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WukongComplaintImport"];
+                };
+            };
+            /** @description The complaint the CRM record became, with the tracking token. */
+            201: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WukongComplaintImport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            414: components["responses"]["UriTooLong"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getWukongStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The connector’s state. */
+            200: {
+                headers: {
+                    "x-request-id": components["headers"]["RequestId"];
+                    "x-ratelimit-limit": components["headers"]["RateLimitLimit"];
+                    "x-ratelimit-remaining": components["headers"]["RateLimitRemaining"];
+                    "x-ratelimit-reset": components["headers"]["RateLimitReset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WukongStatus"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            414: components["responses"]["UriTooLong"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     onComplaintReceived: {
         parameters: {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8824,11 +9268,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8849,11 +9293,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8874,11 +9318,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8899,11 +9343,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8924,11 +9368,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8949,11 +9393,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8974,11 +9418,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -8999,11 +9443,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9024,11 +9468,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9049,11 +9493,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9074,11 +9518,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9099,11 +9543,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9124,11 +9568,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9149,11 +9593,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9174,11 +9618,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9199,11 +9643,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9224,11 +9668,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9249,11 +9693,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9274,11 +9718,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9299,11 +9743,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9324,11 +9768,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9349,11 +9793,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9374,11 +9818,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9399,11 +9843,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9424,11 +9868,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9449,11 +9893,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9474,11 +9918,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9499,11 +9943,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9524,11 +9968,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;
@@ -9549,11 +9993,11 @@ export interface operations {
             query?: never;
             header: {
                 /** @description the event id (`msg_…`); the same on every retry */
-                "webhook-id": components["parameters"]["WebhookIdHeader"];
+                "webhook-id": components["parameters"]["WebhookIdHeader2"];
                 /** @description when this attempt was signed, in Unix seconds; reject one far from your clock */
-                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader"];
+                "webhook-timestamp": components["parameters"]["WebhookTimestampHeader2"];
                 /** @description space-separated `v1,<base64 HMAC-SHA256>` signatures of `id.timestamp.body` (two during a secret rotation); verify with the subscription’s `whsec_…` secret */
-                "webhook-signature": components["parameters"]["WebhookSignatureHeader"];
+                "webhook-signature": components["parameters"]["WebhookSignatureHeader2"];
             };
             path?: never;
             cookie?: never;

@@ -109,6 +109,10 @@ export const PERMISSIONS: Record<string, readonly Role[] | typeof PUBLIC | typeo
   setDenominator: ['admin'],
   deleteDenominator: ['admin'],
   previewRetention: ['admin', 'auditor'],
+  // the 悟空CRM connector: a CRM-side sender sends customers and complaints; operators read its status
+  receiveWukongCustomers: ['integration'],
+  receiveWukongComplaint: ['integration'],
+  getWukongStatus: ['admin', 'integration'],
 
   listApiKeys: ['admin'],
   createApiKey: ['admin'],

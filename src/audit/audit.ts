@@ -19,8 +19,8 @@ export interface AuditChange {
   after: Record<string, unknown> | null
 }
 
-export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, change: AuditChange, at: Date): Promise<void> {
-  await writeAudits(trx, ctx, [change], at)
+export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, change: AuditChange | AuditChange[], at: Date): Promise<void> {
+  await writeAudits(trx, ctx, Array.isArray(change) ? change : [change], at)
 }
 
 /** several changes of one operation (a scheduled job's batch), in as few statements as the batch needs */

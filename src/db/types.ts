@@ -309,7 +309,10 @@ export interface AuditTable {
 
 export interface WebhookSubscriptionTable {
   id: string
-  url: string
+  /** `http` targets only: where deliveries are POSTed */
+  url: string | null
+  /** the delivery target kind: `http`, or a built-in target (src/webhooks/targets.ts) */
+  target: ColumnType<string, string | undefined, string>
   event_types: Json<string[]>
   description: string | null
   status: string
@@ -452,7 +455,43 @@ export interface CapaReviewNoticeTable {
   notified_at: Timestamp
 }
 
+/** a 悟空CRM customer as the complainant it stands for (src/integrations/wukong/mapping.ts) */
+export interface WukongCustomerTable {
+  customer_id: number
+  name: string
+  phone: string | null
+  email: string | null
+  address: string | null
+  /** the CRM's status: 1 normal, 2 locked, 3 deleted */
+  crm_status: number
+  crm_update_time: Timestamp
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+/** a CRM record received as a complaint, once */
+export interface WukongComplaintImportTable {
+  import_key: string
+  request_hash: string
+  complaint_id: string | null
+  customer_id: number
+  crm_category: string | null
+  created_at: Timestamp
+}
+
+export interface WukongPullStateTable {
+  stream: string
+  cursor_time: Timestamp | null
+  cursor_page: ColumnType<number, number | undefined, number>
+  last_run_at: Timestamp | null
+  last_result: Json<Record<string, unknown>> | null
+  updated_at: Timestamp
+}
+
 export interface Database {
+  wukong_customers: WukongCustomerTable
+  wukong_complaint_imports: WukongComplaintImportTable
+  wukong_pull_state: WukongPullStateTable
   penalty_rules: PenaltyRulesTable
   penalty_notices: PenaltyNoticeTable
   penalty_notice_counters: PenaltyNoticeCounterTable
@@ -500,3 +539,4 @@ export type WebhookSubscription = Selectable<WebhookSubscriptionTable>
 export type WebhookDelivery = Selectable<WebhookDeliveryTable>
 export type PenaltyNotice = Selectable<PenaltyNoticeTable>
 export type PenaltyBulletin = Selectable<PenaltyBulletinTable>
+export type WukongCustomer = Selectable<WukongCustomerTable>

@@ -4,7 +4,7 @@ import type { Database } from '../db/types.js'
 import { conflict, unprocessable } from '../errors.js'
 
 /** stable JSON: object keys sorted, so {a,b} and {b,a} are the same request */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
   if (value && typeof value === 'object') {
     return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`

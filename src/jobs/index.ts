@@ -1,6 +1,8 @@
 import type { Config } from '../config.js'
 import type { Services } from '../context.js'
 import { runPenalties, runPenaltyBulletin } from './penalties.js'
+import { clientSettings } from '../integrations/wukong/client.js'
+import { pullCustomers } from '../integrations/wukong/pull.js'
 import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
 import { announceDueReviews, publishMonthlyReport, publishWeeklyReport } from './reports.js'
@@ -8,8 +10,8 @@ import { runRetention } from '../retention/retention.js'
 
 /** The scheduled jobs: each a function of (services, now) that the scheduler, the API and tests call. */
 export interface JobDefinition {
-  /** cron expression in the business time zone, or the setting that holds it */
-  schedule: string | ((config: Config) => string)
+  /** cron expression in the business time zone; from the configuration for a job that needs it (null: not scheduled) */
+  schedule: string | ((config: Config) => string | null)
   /** a holder that dies keeps the job for at most this long */
   leaseMs: number
   description: string
@@ -77,9 +79,18 @@ export const JOBS = {
     description: 'anonymises the complainant data of complaints closed or withdrawn more than RETENTION_YEARS ago (dry run: GET /v1/admin/retention)',
     run: runRetention,
   },
+  'wukong-pull': {
+    // scheduled only when the 悟空CRM connector is configured; run by hand without it, it says so
+    schedule: (config) => (clientSettings(config) ? config.WUKONG_PULL_SCHEDULE : null),
+    leaseMs: 10 * 60_000,
+    description: 'imports the 悟空CRM customers changed since its cursor into the customer mirror, page by page',
+    run: (s, now) => pullCustomers(s, now),
+  },
 } satisfies Record<string, JobDefinition>
 
 export type JobName = keyof typeof JOBS
 
-export const scheduleOf = (job: JobDefinition, config: Config): string => (typeof job.schedule === 'function' ? job.schedule(config) : job.schedule)
 export const JOB_NAMES = Object.keys(JOBS) as JobName[]
+
+/** when a job runs in this configuration: its cron expression, or null when it is not scheduled */
+export const scheduleOf = (job: JobDefinition, config: Config): string | null => (typeof job.schedule === 'function' ? job.schedule(config) : job.schedule)

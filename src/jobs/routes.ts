@@ -5,7 +5,7 @@ import { JOBS, JOB_NAMES, scheduleOf } from './index.js'
 
 const JobName = Type.Enum([...JOB_NAMES])
 const Job = named('Job', Type.Object({
-  name: JobName, schedule: Type.String({ description: 'cron expression in the business time zone' }), description: Type.String(),
+  name: JobName, schedule: Nullable(Type.String({ description: 'cron expression in the business time zone; null: not scheduled in this configuration (it still runs on demand)' })), description: Type.String(),
   lastTick: Nullable(DateTime()), lastFinishedAt: Nullable(DateTime()), leaseHolder: Nullable(Type.String({ description: 'the replica running it now' })), leaseUntil: Nullable(DateTime()),
 }, {
   description: 'a scheduled job',

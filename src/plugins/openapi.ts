@@ -49,6 +49,7 @@ export default fp(async function openapi(app: FastifyInstance) {
         { name: 'penalties', description: 'Penalty rules, notices (处罚通知单), the ledger and the weekly bulletin (处罚通报)' },
         { name: 'sla', description: 'SLA policy versions and the business calendar (工作时间, 法定节假日, 调休)' },
         { name: 'reports', description: '数据统计: weekly and monthly reports (JSON, CSV, printable HTML with charts), published reports, complaint-rate denominators' },
+        { name: 'integrations', description: '悟空CRM (WukongCRM): customers and complaints in, in the CRM’s field names; the connector’s status' },
         { name: 'system', description: 'Health, readiness and metrics' },
         { name: 'events', description: 'What webhook subscribers receive (under `webhooks`)' },
       ],

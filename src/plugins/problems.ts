@@ -59,7 +59,8 @@ export default fp(async function problems(app: FastifyInstance) {
         detail: `an unexpected error occurred; see the logs for request ${request.id}`, extensions: { requestId: request.id },
       })
     }
-    if (problem.status === 429 && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '60')
+    // the document promises Retry-After with every 429 and 503
+    if ((problem.status === 429 || problem.status === 503) && reply.getHeader('retry-after') === undefined) reply.header('retry-after', '60')
     // also here: errors found before routing (a malformed URL) never reach the onSend hook that sets it
     reply.header('x-request-id', request.id)
     return reply.code(problem.status).type('application/problem+json').send(problem.toJSON(request.url))

@@ -43,9 +43,13 @@ export default fp(async function scheduler(app: FastifyInstance) {
 
   app.addHook('onReady', async () => {
     if (!s.config.SCHEDULER_ENABLED) return
-    for (const [name, job] of Object.entries(JOBS)) {
+    const scheduled = Object.entries(JOBS).flatMap(([name, job]) => {
+      const schedule = scheduleOf(job, s.config)
+      return schedule === null ? [] : [{ name, job, schedule }]
+    })
+    for (const { name, job, schedule } of scheduled) {
       const task = cron.schedule(
-        scheduleOf(job, s.config),
+        schedule,
         () => {
           // a run longer than its lease keeps it, so no other replica starts the same job meanwhile
           const stopRenewing = coordinator.keepAlive(name, job.leaseMs)
@@ -63,7 +67,7 @@ export default fp(async function scheduler(app: FastifyInstance) {
       )
       tasks.push(task)
     }
-    app.log.info({ jobs: Object.keys(JOBS), holder: coordinator.holder }, 'scheduler started')
+    app.log.info({ jobs: scheduled.map((j) => j.name), holder: coordinator.holder }, 'scheduler started')
   })
 
   app.addHook('onClose', async () => {

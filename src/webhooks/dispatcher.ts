@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
-import { Webhook } from 'standardwebhooks'
-import { Agent, fetch } from 'undici'
 import type { Services } from '../context.js'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import { appendEvents } from '../outbox/outbox.js'
-import { isNonPublicAddress, isRetryable, matchesEventType, parseRetryAfter, retryDelayMs } from './policy.js'
+import { matchesEventType, retryDelayMs } from './policy.js'
+import { targetOf, type DeliveryOutcome } from './targets.js'
+
+export { publicOnlyLookup, signatures } from './http-target.js'
 
 /**
  * The webhook dispatcher (README, Webhooks): at-least-once delivery from the transactional outbox.
@@ -14,8 +14,9 @@ import { isNonPublicAddress, isRetryable, matchesEventType, parseRetryAfter, ret
  *    matching subscription;
  * 2. send: claims as many due deliveries as it sends at once (FOR UPDATE SKIP LOCKED, then a lock
  *    lease longer than one request), so replicas work in parallel and never send one delivery twice at
- *    once; signs per Standard Webhooks; records the attempt only while it still holds the claim;
- *    schedules a retry with backoff or dead-letters it.
+ *    once; hands each to its subscription's delivery target (src/webhooks/targets.ts: a signed POST to
+ *    a URL, or a built-in target writing into another system); records the attempt only while it
+ *    still holds the claim; schedules a retry with backoff or dead-letters it.
  */
 export interface DispatchOptions {
   /** events fanned out per round */
@@ -69,75 +70,14 @@ async function claim(s: Services, now: Date, limit: number): Promise<WebhookDeli
   return result.rows
 }
 
-/** the `webhook-signature` header: during a rotation overlap both secrets sign */
-export function signatures(sub: Pick<WebhookSubscription, 'secret' | 'previous_secret' | 'previous_secret_until'>, msgId: string, at: Date, body: string, now: Date): string {
-  const secrets = [sub.secret, ...(sub.previous_secret && sub.previous_secret_until && sub.previous_secret_until > now ? [sub.previous_secret] : [])]
-  return secrets.map((secret) => new Webhook(secret).sign(msgId, at, body)).join(' ')
-}
-
-interface Outcome { statusCode: number | null; error: string | null; latencyMs: number; retryAfter: number | null }
-
-/** production mode: every address a target name resolves to is checked when connecting (DNS rebinding) */
-export function publicOnlyLookup(hostname: string, options: object, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, [])
-    const list = addresses as LookupAddress[]
-    const blocked = list.find((a) => isNonPublicAddress(a.address))
-    if (blocked) return callback(Object.assign(new Error(`${hostname} resolves to a non-public address ${blocked.address}`), { code: 'EBLOCKED' }), [])
-    if ((options as { all?: boolean }).all) return callback(null, list)
-    callback(null, list[0]!.address, list[0]!.family)
-  })
-}
-
-const agents = new Map<boolean, Agent>()
-const agentFor = (allowInsecure: boolean) => {
-  let agent = agents.get(allowInsecure)
-  if (!agent) {
-    agent = new Agent(allowInsecure ? {} : { connect: { lookup: publicOnlyLookup as never } })
-    agents.set(allowInsecure, agent)
-  }
-  return agent
-}
-
-async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, body: string, now: Date): Promise<Outcome> {
-  // receivers check the signature's timestamp against their own clock: it is the wall-clock time of sending
-  const sentAt = new Date()
-  const started = performance.now()
-  try {
-    const res = await fetch(sub.url, {
-      method: 'POST',
-      redirect: 'manual',
-      dispatcher: agentFor(s.config.WEBHOOK_ALLOW_INSECURE_URLS),
-      signal: AbortSignal.timeout(s.config.WEBHOOK_TIMEOUT_MS),
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'complaint-service-webhooks/1',
-        'webhook-id': d.event_id,
-        'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
-        'webhook-signature': signatures(sub, d.event_id, sentAt, body, now),
-      },
-      body,
-    })
-    await res.arrayBuffer().catch(() => undefined)
-    const latencyMs = Math.round(performance.now() - started)
-    const ok = res.status >= 200 && res.status < 300
-    const error = ok ? null : res.status >= 300 && res.status < 400 ? `redirect ${res.status} not followed` : `HTTP ${res.status}`
-    return { statusCode: res.status, error, latencyMs, retryAfter: parseRetryAfter(res.headers.get('retry-after'), now) }
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } }
-    const error = e.name === 'TimeoutError' ? `timeout after ${s.config.WEBHOOK_TIMEOUT_MS} ms` : `${e.cause?.code ?? e.name}: ${e.cause?.message ?? e.message}`
-    return { statusCode: null, error, latencyMs: Math.round(performance.now() - started), retryAfter: null }
-  }
-}
-
 /**
  * Records an attempt — only while this sender still holds the claim (status `sending`, same lease), so
  * a sender whose lease ran out cannot overwrite what another sender did since.
  */
-async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery, o: Outcome, now: Date, random: () => number): Promise<boolean> {
-  const ok = o.statusCode !== null && o.statusCode >= 200 && o.statusCode < 300
+async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery, o: DeliveryOutcome, now: Date, random: () => number): Promise<boolean> {
+  const ok = o.ok
   const attempts = d.attempts + 1
-  const retry = !ok && isRetryable(o.statusCode) && attempts < s.config.WEBHOOK_MAX_ATTEMPTS
+  const retry = !ok && o.retryable && attempts < s.config.WEBHOOK_MAX_ATTEMPTS
   const next = retry
     ? new Date(now.getTime() + retryDelayMs(attempts, { baseSeconds: s.config.WEBHOOK_RETRY_BASE_SECONDS, maxSeconds: s.config.WEBHOOK_RETRY_MAX_SECONDS, maxAttempts: s.config.WEBHOOK_MAX_ATTEMPTS }, o.retryAfter, random))
     : null
@@ -161,14 +101,15 @@ async function record(s: Services, sub: WebhookSubscription, d: WebhookDelivery,
     const failing = await trx.updateTable('webhook_subscriptions').set({ failing_since: sql`coalesce(failing_since, ${now})` })
       .where('id', '=', sub.id).returning(['failing_since', 'status']).executeTakeFirstOrThrow()
     // 410 Gone: the receiver asks for no more deliveries (Standard Webhooks) — disabled at once
-    const gone = o.statusCode === 410
+    const gone = o.gone === true
     const limit = s.config.WEBHOOK_DISABLE_AFTER_HOURS * 3_600_000
     if (failing.status === 'active' && (gone || (failing.failing_since && now.getTime() - failing.failing_since.getTime() >= limit))) {
       const reason = gone ? 'the receiver answered 410 Gone' : `deliveries failed for ${s.config.WEBHOOK_DISABLE_AFTER_HOURS} hours (last: ${o.error})`
       await trx.updateTable('webhook_subscriptions').set({ status: 'disabled', disabled_reason: reason, updated_at: now }).where('id', '=', sub.id).execute()
       // the event goes to every subscriber of webhook.*: it names the subscription and host, not the URL (which may carry a token)
-      await appendEvents(trx, [{ type: 'webhook.subscription_disabled', complaintId: null, occurredAt: now, data: { subscription: { id: sub.id, host: new URL(sub.url).host }, reason } }])
-      s.log.warn({ subscription: sub.id, host: new URL(sub.url).host }, reason)
+      const host = targetOf(sub).host(s, sub)
+      await appendEvents(trx, [{ type: 'webhook.subscription_disabled', complaintId: null, occurredAt: now, data: { subscription: { id: sub.id, host }, reason } }])
+      s.log.warn({ subscription: sub.id, host }, reason)
     }
     return false
   })
@@ -186,7 +127,9 @@ export async function dispatchOnce(s: Services, opts: DispatchOptions = {}): Pro
   const bodies = new Map((await s.db.selectFrom('outbox_events').select(['event_id', 'payload']).where('event_id', 'in', due.map((d) => d.event_id)).execute()).map((e) => [e.event_id, JSON.stringify(e.payload)]))
   const results = await Promise.all(due.map(async (d) => {
     const sub = subs.get(d.subscription_id)!
-    const outcome = await send(s, sub, d, bodies.get(d.event_id) ?? '{}', now)
+    // a target that throws (a bug, the database gone) fails this attempt, to be retried, not the whole round
+    const outcome = await targetOf(sub).deliver(s, sub, d, bodies.get(d.event_id) ?? '{}', now)
+      .catch((err: Error): DeliveryOutcome => ({ ok: false, retryable: true, statusCode: null, error: `${err.name}: ${err.message}`, latencyMs: 0, retryAfter: null }))
     return record(s, sub, d, outcome, s.clock.now(), random)
   }))
   const succeeded = results.filter(Boolean).length

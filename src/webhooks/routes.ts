@@ -7,34 +7,43 @@ import { conflict, notFound } from '../errors.js'
 import { afterCursor, page } from '../http/keyset.js'
 import { DateTime, DateTimeInput, json, named, noContent, Nullable, PageQuery, problems, Text, Uuid } from '../http/common-schemas.js'
 import { auditContext } from '../plugins/auth.js'
-import { validateEventTypes, validateTargetUrl } from './policy.js'
+import { validateEventTypes } from './policy.js'
 import { EVENT_TYPE_NAMES } from '../outbox/catalogue.js'
+import { TARGET_KINDS, TARGETS, targetOf, type TargetKind } from './targets.js'
 
 const strict = { additionalProperties: false } as const
 const Pattern = Type.String({ pattern: '^(\\*|[a-z_]+\\.\\*|[a-z_]+\\.[a-z_]+)$', description: 'an event type, a family (`complaint.*`) or `*`; each must match an event type the service emits' })
 const Status = Type.Enum(['active', 'paused', 'disabled'])
-const TargetUrl = Type.String({ format: 'uri', maxLength: 2000, description: 'https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)' })
+const TargetUrl = Type.String({ format: 'uri', maxLength: 2000, description: 'http targets: https to a public host (WEBHOOK_ALLOW_INSECURE_URLS allows http and private hosts for development)' })
+const Target = Type.Enum([...TARGET_KINDS], { description: 'where deliveries go: `http` POSTs signed events to `url`; `wukong` writes them into 悟空CRM through its API (the 悟空CRM connector: at most one such subscription, no URL)' })
 const EventTypes = Type.Array(Pattern, { minItems: 1, maxItems: 50, uniqueItems: true })
 
 const subscriptionProperties = {
-  id: Uuid(), url: Type.String(), eventTypes: Type.Array(Type.String()), description: Nullable(Type.String()), status: Status,
+  id: Uuid(), target: Target, url: Nullable(Type.String({ description: 'http targets; null for a built-in target' })), eventTypes: Type.Array(Type.String()), description: Nullable(Type.String()), status: Status,
   disabledReason: Nullable(Type.String({ description: 'why a `disabled` subscription was disabled (failing too long, or 410 Gone)' })),
   failingSince: Nullable(DateTime()), previousSecretValidUntil: Nullable(DateTime('during a rotation: until when the old secret also signs')),
   createdAt: DateTime(), updatedAt: DateTime(),
 }
 const subscriptionExample = {
-  id: '0195f7a4-3333-7000-8000-000000000001', url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步',
+  id: '0195f7a4-3333-7000-8000-000000000001', target: 'http', url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步',
   status: 'active', disabledReason: null, failingSince: null, previousSecretValidUntil: null, createdAt: '2026-11-20T01:00:00.000Z', updatedAt: '2026-11-20T01:00:00.000Z',
 }
 const SubscriptionSchema = named('Subscription', Type.Object(subscriptionProperties, { description: 'a webhook subscription (its secret is shown only at creation and rotation)', examples: [subscriptionExample] }))
-const WithSecret = named('SubscriptionWithSecret', Type.Object({ ...subscriptionProperties, secret: Type.String({ description: 'whsec_…: shown only now; verify deliveries with it' }) }, {
+const WithSecret = named('SubscriptionWithSecret', Type.Object({ ...subscriptionProperties, secret: Type.String({ description: 'whsec_…: shown only now; verify deliveries with it (built-in targets do not sign)' }) }, {
   description: 'a subscription with its signing secret, shown only now',
   examples: [{ ...subscriptionExample, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }],
 }))
 const SubscriptionList = named('SubscriptionList', Type.Object({ items: Type.Array(SubscriptionSchema) }, { description: 'oldest first' }))
 const CreateSubscription = named('CreateSubscriptionRequest', Type.Object(
-  { url: TargetUrl, eventTypes: EventTypes, description: Type.Optional(Text(500)) },
-  { ...strict, examples: [{ url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步' }] },
+  { target: Type.Optional({ ...Target, default: 'http' }), url: Type.Optional(TargetUrl), eventTypes: EventTypes, description: Type.Optional(Text(500)) },
+  {
+    ...strict,
+    description: 'an http target needs `url`; the `wukong` target has none and takes complaint.received, complaint.closed and complaint.callback_recorded',
+    examples: [
+      { url: 'https://crm.example.com/hooks/complaints', eventTypes: ['complaint.*', 'sla.breached'], description: '悟空CRM 同步' },
+      { target: 'wukong', eventTypes: ['complaint.received', 'complaint.closed', 'complaint.callback_recorded'], description: '跟进记录与回访写入悟空CRM' },
+    ],
+  },
 ))
 const UpdateSubscription = named('UpdateSubscriptionRequest', Type.Object(
   { url: Type.Optional(TargetUrl), eventTypes: Type.Optional(EventTypes), description: Type.Optional(Text(500)), status: Type.Optional(Type.Enum(['active', 'paused'])) },
@@ -71,7 +80,7 @@ const IdParams = Type.Object({ id: Uuid() }, strict)
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null)
 const subDto = (x: WebhookSubscription) => ({
-  id: x.id, url: x.url, eventTypes: x.event_types, description: x.description, status: x.status as 'active', disabledReason: x.disabled_reason,
+  id: x.id, target: x.target as TargetKind, url: x.url, eventTypes: x.event_types, description: x.description, status: x.status as 'active', disabledReason: x.disabled_reason,
   failingSince: iso(x.failing_since), previousSecretValidUntil: iso(x.previous_secret_until), createdAt: x.created_at.toISOString(), updatedAt: x.updated_at.toISOString(),
 })
 const deliveryDto = (d: WebhookDelivery) => ({
@@ -85,7 +94,6 @@ const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`
 export default async function webhookRoutes(app: FastifyInstance) {
   const { services } = app
   const tags = ['webhooks']
-  const allowInsecure = services.config.WEBHOOK_ALLOW_INSECURE_URLS
 
   async function subscription(id: string) {
     const row = await services.db.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).executeTakeFirst()
@@ -96,18 +104,22 @@ export default async function webhookRoutes(app: FastifyInstance) {
   app.post('/v1/webhooks', {
     schema: {
       operationId: 'createWebhook', tags, summary: 'Subscribe a URL to events',
-      description: 'The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set.',
+      description: 'The service generates the signing secret (Standard Webhooks `whsec_…`) and shows it once. Targets must be https to a public host unless WEBHOOK_ALLOW_INSECURE_URLS is set. `target: wukong` subscribes the 悟空CRM connector instead of a URL (409 if it is already subscribed).',
       body: CreateSubscription,
-      response: { 201: json('The subscription with its signing secret (shown only now).', WithSecret, ['location']), ...problems(422) },
+      response: { 201: json('The subscription with its signing secret (shown only now).', WithSecret, ['location']), ...problems(409, 422) },
     },
   }, async (req, reply) => {
-    const body = req.body as { url: string; eventTypes: string[]; description?: string }
-    const url = validateTargetUrl(body.url, allowInsecure)
+    const body = req.body as { target?: TargetKind; url?: string; eventTypes: string[]; description?: string }
+    const target = body.target ?? 'http'
     validateEventTypes(body.eventTypes, EVENT_TYPE_NAMES)
+    const url = TARGETS[target].validate(services, { url: body.url, eventTypes: body.eventTypes })
     const now = services.clock.now()
     const row = await audited(services.db, auditContext(req), now, async (trx) => {
+      if (target !== 'http' && await trx.selectFrom('webhook_subscriptions').select('id').where('target', '=', target).executeTakeFirst()) {
+        throw conflict(`the ${target} target is already subscribed: change that subscription instead`)
+      }
       const created = await trx.insertInto('webhook_subscriptions').values({
-        id: randomUUID(), url, event_types: JSON.stringify(body.eventTypes), description: body.description ?? null, status: 'active',
+        id: randomUUID(), target, url, event_types: JSON.stringify(body.eventTypes), description: body.description ?? null, status: 'active',
         secret: newSecret(), created_at: now, updated_at: now,
       }).returningAll().executeTakeFirstOrThrow()
       return { result: created, change: { entityType: 'webhook_subscription', entityId: created.id, before: null, after: subDto(created) } }
@@ -134,14 +146,14 @@ export default async function webhookRoutes(app: FastifyInstance) {
   }, async (req) => {
     const { id } = req.params as { id: string }
     const body = req.body as { url?: string; eventTypes?: string[]; description?: string; status?: 'active' | 'paused' }
-    const url = body.url === undefined ? undefined : validateTargetUrl(body.url, allowInsecure)
     if (body.eventTypes) validateEventTypes(body.eventTypes, EVENT_TYPE_NAMES)
     const now = services.clock.now()
     return audited(services.db, auditContext(req), now, async (trx) => {
       const before = await trx.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
       if (!before) throw notFound('webhook subscription', id)
+      const url = targetOf(before).validate(services, { url: body.url, eventTypes: body.eventTypes ?? before.event_types }, before)
       const after = await trx.updateTable('webhook_subscriptions').set({
-        ...(url !== undefined ? { url } : {}),
+        url,
         ...(body.eventTypes ? { event_types: JSON.stringify(body.eventTypes) } : {}),
         ...(body.description !== undefined ? { description: body.description } : {}),
         ...(body.status ? { status: body.status, ...(body.status === 'active' ? { disabled_reason: null, failing_since: null } : {}) } : {}),

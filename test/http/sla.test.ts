@@ -188,7 +188,7 @@ t.test('jobs run on demand through the API, under their lease', async (t) => {
   await api.app.jobs.coordinator.acquire('due-soon', 60_000)
   t.equal((await api.call('POST', '/v1/admin/jobs/due-soon/run', {})).status, 409, 'not while another run holds the lease')
   const jobs = (await api.call('GET', '/v1/admin/jobs')).json.items
-  t.same(jobs.map((j: { name: string }) => j.name), ['sla-sweep', 'due-soon', 'calendar-coverage', 'penalties', 'penalty-bulletin', 'housekeeping', 'weekly-report', 'monthly-report', 'capa-review-due', 'retention'])
+  t.same(jobs.map((j: { name: string }) => j.name), ['sla-sweep', 'due-soon', 'calendar-coverage', 'penalties', 'penalty-bulletin', 'housekeeping', 'weekly-report', 'monthly-report', 'capa-review-due', 'retention', 'wukong-pull'])
   t.ok(jobs.find((j: { name: string }) => j.name === 'due-soon').leaseHolder)
   const coverage = await api.call('POST', '/v1/admin/jobs/calendar-coverage/run', {})
   t.equal(coverage.json.result.daysLeft, 35)
