@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import adminRoutes from './admin/routes.js'
 import complaintRoutes from './complaints/routes.js'
 import type { Config } from './config.js'
+import { secretBox } from './webhooks/secrets.js'
 import { systemClock, type Clock, type Services } from './context.js'
 import type { DbHandle } from './db/create-db.js'
 import { createSlaStore } from './sla/store.js'
@@ -116,6 +117,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     clock: opts.clock ?? systemClock,
     sla: createSlaStore(database.db, { timeZone: config.BUSINESS_TIMEZONE }),
     log: app.log,
+    secrets: secretBox(config.SECRETS_KEY, config.SECRETS_KEY_PREVIOUS),
   }
   app.decorate('services', services)
   app.addHook('onClose', async () => database.close())

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from './config.js'
 import type { Database } from './db/types.js'
 import type { SlaStore } from './sla/store.js'
+import type { SecretBox } from './webhooks/secrets.js'
 
 /** the one injectable clock: jobs and rules take `now` from here, so tests never sleep */
 export interface Clock {
@@ -20,4 +21,6 @@ export interface Services {
   /** SLA policy versions and the business calendar */
   sla: SlaStore
   log: FastifyBaseLogger
+  /** seals and opens the webhook signing secrets stored in the database (SECRETS_KEY) */
+  secrets: SecretBox
 }

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.js'
 import { openDatabase } from './db/open.js'
 import { ensureFirstAdminKey } from './access/keys.js'
 import { checkCalendarCoverage } from './jobs/calendar-coverage.js'
+import { sealStoredSecrets, withEmbeddedSecretsKey } from './webhooks/secrets.js'
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const
 /**
@@ -29,7 +30,17 @@ async function main() {
 
   const logger = createLogger(config)
   const handle = await openDatabase(config, (msg) => logger.warn(msg))
+  config = await withEmbeddedSecretsKey(config, (msg) => logger.warn(msg))
   const app = await buildApp({ config, database: handle, logger })
+  try {
+    const sealed = await sealStoredSecrets(handle.db, app.services.secrets)
+    if (sealed > 0) app.log.info({ sealed }, 'webhook secrets sealed with the current SECRETS_KEY')
+  } catch (err) {
+    // subscriptions exist and their secrets cannot be read: deliveries could not be signed
+    app.log.fatal((err as Error).message)
+    await app.close()
+    process.exit(1)
+  }
   app.log.info({ backend: handle.backend, dataDir: handle.backend === 'pglite' ? config.DATA_DIR : undefined, applied: handle.applied }, 'database ready and migrated')
   const firstKey = await ensureFirstAdminKey(handle.db, new Date(), config.ADMIN_API_KEY)
   // the holiday-data warning goes to the log at start, not only with the daily job

@@ -7,6 +7,9 @@ import { sql } from 'kysely'
 import tap, { type Test } from 'tap'
 import { buildApp, createLogger } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
+
+/** the key sealing webhook secrets in test apps (a test can pass another, or none, in `env`) */
+export const TEST_SECRETS_KEY = 'kHcMZ3cTF0rJ8a0m3W9xQyq2m6oV7b1DjE4uR5sL8nA='
 import type { Clock } from '../src/context.js'
 import { createDb, type DbHandle } from '../src/db/create-db.js'
 import { migrateToLatest } from '../src/db/migrate.js'
@@ -141,7 +144,7 @@ export async function testApp(t: Test, opts: {
 } = {}): Promise<TestApp> {
   // the event-loop check of load shedding measures this whole test process (tap, fast-check, the contract
   // checker's schema compiles): off here, tested on a real server in test/faults
-  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', METRICS_TOKEN, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', ...opts.env })
+  const config = loadConfig({ LOG_LEVEL: 'silent', SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', WEBHOOK_ALLOW_INSECURE_URLS: 'true', METRICS_TOKEN, OVERLOAD_EVENT_LOOP_DELAY_MS: '0', SECRETS_KEY: TEST_SECRETS_KEY, ...opts.env })
   const now = opts.now ?? defaultNow()
   if (!opts.now) t.comment(`now = ${now} (TEST_NOW=${now} reproduces this run)`)
   const clock = new TestClock(now)

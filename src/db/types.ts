@@ -316,7 +316,7 @@ export interface WebhookSubscriptionTable {
   event_types: Json<string[]>
   description: string | null
   status: string
-  /** whsec_…: kept to sign; shown only at creation and rotation */
+  /** whsec_…, sealed with SECRETS_KEY (src/webhooks/secrets.ts): opened only to sign; shown only at creation and rotation */
   secret: string
   previous_secret: string | null
   previous_secret_until: Timestamp | null

@@ -5,12 +5,13 @@ import { unprocessable } from '../errors.js'
 import type { Services } from '../context.js'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
 import type { DeliveryOutcome, DeliveryTarget } from './targets.js'
+import type { SecretBox } from './secrets.js'
 import { isNonPublicAddress, isRetryable, parseRetryAfter, validateTargetUrl } from './policy.js'
 
-/** the `webhook-signature` header: during a rotation overlap both secrets sign */
-export function signatures(sub: Pick<WebhookSubscription, 'secret' | 'previous_secret' | 'previous_secret_until'>, msgId: string, at: Date, body: string, now: Date): string {
+/** the `webhook-signature` header: during a rotation overlap both secrets sign (stored sealed: opened here, only to sign) */
+export function signatures(box: SecretBox, sub: Pick<WebhookSubscription, 'secret' | 'previous_secret' | 'previous_secret_until'>, msgId: string, at: Date, body: string, now: Date): string {
   const secrets = [sub.secret, ...(sub.previous_secret && sub.previous_secret_until && sub.previous_secret_until > now ? [sub.previous_secret] : [])]
-  return secrets.map((secret) => new Webhook(secret).sign(msgId, at, body)).join(' ')
+  return secrets.map((secret) => new Webhook(box.open(secret)).sign(msgId, at, body)).join(' ')
 }
 
 /** production mode: every address a target name resolves to is checked when connecting (DNS rebinding) */
@@ -51,7 +52,7 @@ async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, b
         'user-agent': 'complaint-service-webhooks/1',
         'webhook-id': d.event_id,
         'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
-        'webhook-signature': signatures(sub, d.event_id, sentAt, body, now),
+        'webhook-signature': signatures(s.secrets, sub, d.event_id, sentAt, body, now),
       },
       body,
     })

@@ -114,17 +114,19 @@ export default async function webhookRoutes(app: FastifyInstance) {
     validateEventTypes(body.eventTypes, EVENT_TYPE_NAMES)
     const url = TARGETS[target].validate(services, { url: body.url, eventTypes: body.eventTypes })
     const now = services.clock.now()
+    const secret = newSecret()
+    const sealed = services.secrets.seal(secret)
     const row = await audited(services.db, auditContext(req), now, async (trx) => {
       if (target !== 'http' && await trx.selectFrom('webhook_subscriptions').select('id').where('target', '=', target).executeTakeFirst()) {
         throw conflict(`the ${target} target is already subscribed: change that subscription instead`)
       }
       const created = await trx.insertInto('webhook_subscriptions').values({
         id: randomUUID(), target, url, event_types: JSON.stringify(body.eventTypes), description: body.description ?? null, status: 'active',
-        secret: newSecret(), created_at: now, updated_at: now,
+        secret: sealed, created_at: now, updated_at: now,
       }).returningAll().executeTakeFirstOrThrow()
       return { result: created, change: { entityType: 'webhook_subscription', entityId: created.id, before: null, after: subDto(created) } }
     })
-    return reply.code(201).header('location', `/v1/webhooks/${row.id}`).send({ ...subDto(row), secret: row.secret })
+    return reply.code(201).header('location', `/v1/webhooks/${row.id}`).send({ ...subDto(row), secret })
   })
 
   app.get('/v1/webhooks', {
@@ -187,15 +189,18 @@ export default async function webhookRoutes(app: FastifyInstance) {
     const { id } = req.params as { id: string }
     const { overlapMinutes } = req.body as { overlapMinutes?: number }
     const now = services.clock.now()
+    const secret = newSecret()
+    const sealed = services.secrets.seal(secret)
     const row = await audited(services.db, auditContext(req), now, async (trx) => {
       const before = await trx.selectFrom('webhook_subscriptions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst()
       if (!before) throw notFound('webhook subscription', id)
+      // the old secret stays sealed as it was: it signs too until the overlap ends
       const after = await trx.updateTable('webhook_subscriptions').set({
-        secret: newSecret(), previous_secret: before.secret, previous_secret_until: new Date(now.getTime() + (overlapMinutes ?? 1440) * 60_000), updated_at: now,
+        secret: sealed, previous_secret: before.secret, previous_secret_until: new Date(now.getTime() + (overlapMinutes ?? 1440) * 60_000), updated_at: now,
       }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
       return { result: after, change: { entityType: 'webhook_subscription', entityId: id, before: subDto(before), after: subDto(after) } }
     })
-    return { ...subDto(row), secret: row.secret }
+    return { ...subDto(row), secret }
   })
 
   app.get('/v1/webhooks/:id/deliveries', {
