@@ -2,6 +2,7 @@ import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import cron from 'node-cron'
 import { CHANNELS } from './domain/vocabulary.js'
+import { parseKey } from './webhooks/secrets.js'
 
 /** an address or CIDR (IPv4 or IPv6), or a named range of proxy-addr */
 const PROXY = '([0-9A-Fa-f]*[.:][0-9A-Fa-f.:]*(/\\d{1,3})?|loopback|linklocal|uniquelocal)'
@@ -39,6 +40,11 @@ const Env = Type.Object({
   OVERLOAD_MAX_WAITING_QUERIES: Type.Integer({ minimum: 0, default: 200, description: 'answer 503 while more queries than this wait for a database connection (0: off)' }),
   DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000, description: 'Postgres cancels a statement running longer (0: no limit)' }),
   ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^cpk_[A-Za-z0-9_-]{32,}$', description: 'an admin key to create at start (first start of a deployment)' })),
+  SECRETS_KEY: Type.Optional(Type.String({ minLength: 32, description: 'the key that encrypts webhook signing secrets at rest: 32 bytes as 64 hex digits or base64 (`openssl rand -base64 32`). Required once webhook subscriptions exist; on the embedded database one is generated into DATA_DIR when unset' })),
+  SECRETS_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 32, description: 'during a key rotation: the key being replaced, so secrets it sealed still open until `npm run secrets:rotate` (or the next start) seals them with SECRETS_KEY' })),
+  OUTBOX_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 30, description: 'dispatched events, their successful deliveries and the attempt logs are pruned this many days later (the housekeeping job)' }),
+  DEAD_LETTER_RETENTION_DAYS: Type.Integer({ minimum: 1, default: 90, description: 'dead-lettered deliveries (still replayable until then) and their events and attempts are pruned this many days after they were created' }),
+  IDEMPOTENCY_KEY_HOURS: Type.Integer({ minimum: 1, default: 24, description: 'an Idempotency-Key replays its first response at least this long, then the housekeeping job prunes it' }),
   SCHEDULER_ENABLED: Type.Boolean({ default: true, description: 'run the scheduled jobs in this process (coordinated through the database across replicas)' }),
   CALENDAR_WARN_DAYS: Type.Integer({ minimum: 1, default: 60, description: 'warn this many days before the holiday data runs out' }),
   WEBHOOK_DISPATCHER_ENABLED: Type.Boolean({ default: true, description: 'run the webhook dispatch loop in this process (replicas share the work)' }),
@@ -78,9 +84,9 @@ export class ConfigError extends Error {}
 
 const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'DB_POOL_SIZE', 'DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'OVERLOAD_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_WAITING_QUERIES', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
-  'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS', 'WUKONG_RETURN_VISIT_TYPE_FIELD_ID', 'WUKONG_SATISFICING_FIELD_ID'])
+  'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'OUTBOX_RETENTION_DAYS', 'DEAD_LETTER_RETENTION_DAYS', 'IDEMPOTENCY_KEY_HOURS', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS', 'WUKONG_RETURN_VISIT_TYPE_FIELD_ID', 'WUKONG_SATISFICING_FIELD_ID'])
 const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS', 'WUKONG_ALLOW_CREATE_CUSTOMER'])
-const SECRETS = new Set(['ADMIN_API_KEY', 'METRICS_TOKEN', 'WUKONG_PASSWORD', 'WUKONG_INBOUND_SECRET'])
+const SECRETS = new Set(['SECRETS_KEY', 'SECRETS_KEY_PREVIOUS', 'ADMIN_API_KEY', 'METRICS_TOKEN', 'WUKONG_PASSWORD', 'WUKONG_INBOUND_SECRET'])
 
 /** what the schema cannot say: settings that need each other, channel names, a cron expression */
 function crossChecks(c: Config): string[] {
@@ -98,6 +104,13 @@ function crossChecks(c: Config): string[] {
     if (!cron.validate(c[key])) problems.push(`${key}: is not a cron expression (got ${JSON.stringify(c[key])})`)
   }
   if (c.PENALTIES_FROM && Number.isNaN(Date.parse(c.PENALTIES_FROM))) problems.push(`PENALTIES_FROM: is not an instant (got ${JSON.stringify(c.PENALTIES_FROM)})`)
+  for (const key of ['SECRETS_KEY', 'SECRETS_KEY_PREVIOUS'] as const) {
+    const value = c[key]
+    if (value === undefined) continue
+    try { parseKey(value, key) } catch (e) { problems.push((e as Error).message) }
+  }
+  if (c.SECRETS_KEY_PREVIOUS && !c.SECRETS_KEY) problems.push('SECRETS_KEY_PREVIOUS: needs SECRETS_KEY (the key that replaces it)')
+  if (c.SECRETS_KEY && c.SECRETS_KEY === c.SECRETS_KEY_PREVIOUS) problems.push('SECRETS_KEY_PREVIOUS: is the same key as SECRETS_KEY')
   if (c.DATABASE_REPLICA_URL && !c.DATABASE_URL) problems.push('DATABASE_REPLICA_URL: a read replica needs DATABASE_URL (the embedded database has no replicas)')
   return problems
 }

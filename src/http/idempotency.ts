@@ -18,7 +18,7 @@ export interface StoredResponse { status: number; body: unknown; replayed: boole
  * `Idempotency-Key` for creates: the key row is inserted in the same transaction as the resource, so
  * a concurrent retry waits on the unique key and then replays the committed response; a failed first
  * attempt rolls its key back with everything else. Same key, different body: 422. Keys are kept for
- * 24 hours (the housekeeping job).
+ * IDEMPOTENCY_KEY_HOURS (default 24), then the housekeeping job prunes them.
  */
 export async function idempotent(
   trx: Transaction<Database>,

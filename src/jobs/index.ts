@@ -3,7 +3,8 @@ import type { Services } from '../context.js'
 import { runPenalties, runPenaltyBulletin } from './penalties.js'
 import { clientSettings } from '../integrations/wukong/client.js'
 import { pullCustomers } from '../integrations/wukong/pull.js'
-import { checkCalendarCoverage, housekeeping } from './calendar-coverage.js'
+import { checkCalendarCoverage } from './calendar-coverage.js'
+import { housekeeping } from './housekeeping.js'
 import { recordDueSoon, runSlaSweep } from './sla-sweep.js'
 import { announceDueReviews, publishMonthlyReport, publishWeeklyReport } from './reports.js'
 import { runRetention } from '../retention/retention.js'
@@ -50,9 +51,9 @@ export const JOBS = {
     run: runPenaltyBulletin,
   },
   housekeeping: {
-    schedule: '30 3 * * *',
-    leaseMs: 10 * 60_000,
-    description: 'drops scheduler ticks older than a week and Idempotency-Keys older than 24 hours',
+    schedule: '17 * * * *',
+    leaseMs: 30 * 60_000,
+    description: 'prunes, in batches of 1000, delivered outbox events with their deliveries and attempt logs (OUTBOX_RETENTION_DAYS), dead letters (DEAD_LETTER_RETENTION_DAYS), Idempotency-Keys (IDEMPOTENCY_KEY_HOURS) and week-old scheduler ticks',
     run: housekeeping,
   },
   'weekly-report': {
