@@ -54,7 +54,7 @@ t.test('periods: Monday–Sunday weeks and calendar months in the business time 
 })
 
 t.test('at any instant, the period containing it holds it, starts on a Monday or the 1st, and follows the previous one', async (t) => {
-  fc.assert(fc.property(shanghaiInstant, fc.constantFrom('week' as const, 'month' as const), (at, kind) => {
+  t.doesNotThrow(() => fc.assert(fc.property(shanghaiInstant, fc.constantFrom('week' as const, 'month' as const), (at, kind) => {
     const p = periodContaining(kind, at, TZ)
     const before = previousPeriod(p, TZ)
     const last = lastCompletePeriod(kind, at, TZ)
@@ -64,8 +64,7 @@ t.test('at any instant, the period containing it holds it, starts on a Monday or
       && (kind === 'week' ? new Date(`${p.start}T00:00:00Z`).getUTCDay() === 1 : p.start.endsWith('-01'))
       && before.to.getTime() === p.from.getTime() && addDays(before.end, 1) === p.start
       && last.to <= at && last.start === before.start
-  }), { numRuns: 500 })
-  t.ok(true, '500 arbitrary instants of 2026, holidays and 调休 weekends included')
+  }), { numRuns: 500 }), '500 arbitrary instants of 2026, holidays and 调休 weekends included')
 })
 
 t.test('the change against the previous period: counts by difference and relative change, ratios in percentage points', async (t) => {

@@ -4,6 +4,7 @@ import t from 'tap'
 import { OWN_CREDENTIAL, PERMISSIONS, PUBLIC, ROLES } from '../../src/access/policy.js'
 import { checkInvariants } from '../invariants.js'
 import { METRICS_TOKEN, testApp, webComplaint, type As } from '../helper.js'
+import { n, report } from './support.js'
 
 /**
  * Fuzz from the OpenAPI document: for every operation, generated requests — the documented example
@@ -37,6 +38,13 @@ function mutate(body: unknown): fc.Arbitrary<unknown> {
     fc.constant(JSON.parse(`${'{"a":'.repeat(200)}1${'}'.repeat(200)}`)),
   )
 }
+
+const tally = { requests: 0, fiveHundreds: 0 }
+report(t, {
+  name: 'fuzz', fault: 'Hostile and malformed requests',
+  tried: `${RUNS} generated requests per operation of the OpenAPI document: valid and mutated bodies, hostile ids, query strings and headers, wrong content types, each role’s key, a wrong key or none`,
+  cases: () => `${n(tally.requests)} requests over ${operations.length} operations; ${tally.fiveHundreds} answered 5xx`,
+})
 
 t.test(`fuzz: ${RUNS} generated requests per operation of the document, never a 5xx, always as documented`, async (t) => {
   const api = await testApp(t, { env: { RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '10000000' } })
@@ -92,6 +100,8 @@ t.test(`fuzz: ${RUNS} generated requests per operation of the document, never a 
       const as = op.operationId === 'metrics' || r.who === 'garbage' || allowed === PUBLIC || allowed === OWN_CREDENTIAL ? 'anonymous' : r.who
       const res = await api.call(method as 'GET', url, r.body, headers, as as As)
       requests++
+      tally.requests++
+      if (res.status >= 500) tally.fiveHundreds++
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
       if (res.status >= 500) throw new Error(`${method} ${url} → ${res.status} ${JSON.stringify(res.json).slice(0, 300)}`)
       if (res.status >= 400 && !String(res.headers['content-type']).startsWith('application/problem+json')) throw new Error(`${method} ${url} → ${res.status} is not problem+json`)

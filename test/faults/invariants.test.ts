@@ -5,7 +5,15 @@ import { runSlaSweep } from '../../src/jobs/sla-sweep.js'
 import { gap, shanghaiInstant } from '../arbitraries.js'
 import { checkInvariants } from '../invariants.js'
 import { testApp, webComplaint, type TestApp } from '../helper.js'
+import { report } from './support.js'
 
+report(t, {
+  name: 'invariants', fault: 'The invariant checker itself',
+  tried: 'complaints walked through random steps at arbitrary instants with the sweep in between, then a deliberate defect: an event written outside its step’s transaction',
+  cases: () => `${RUNS * 2} histories; the defect is reported by 2 invariants`,
+})
+
+const RUNS = 30
 const STEPS: Array<[string, unknown]> = [
   ['acknowledge', { via: 'sms' }], ['assess', { categoryId: 'service_quality', level: 'general', departmentId: 'service-station' }], ['handover', {}],
   ['sign', { signedBy: '李娜' }], ['notes', { kind: 'fact', body: '补充事实' }], ['replies', { body: '已处理' }],
@@ -19,7 +27,7 @@ async function someHistory(api: TestApp) {
     for (const [path, body] of STEPS.slice(0, steps)) await api.call('POST', `/v1/complaints/${c.id}/${path}`, body)
     api.clock.set(new Date(at.getTime() + later).toISOString())
     await runSlaSweep(api.app.services, api.clock.now())
-  }), { numRuns: 30 })
+  }), { numRuns: RUNS })
 }
 
 t.test('the invariants hold after complaints walked at arbitrary instants with the sweep in between', async (t) => {

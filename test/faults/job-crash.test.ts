@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process'
 import { sql } from 'kysely'
 import t from 'tap'
 import { checkInvariants } from '../invariants.js'
-import { call, complaintBody, freshDatabase, roleKeys, root, sleep, startServer } from './support.js'
+import { call, complaintBody, freshDatabase, report, roleKeys, root, sleep, startServer } from './support.js'
+
+const outcomes: string[] = []
+report(t, {
+  name: 'job-crash', fault: 'A job killed mid-run',
+  tried: '300 overdue complaints; the breach sweep (with its escalations) and the penalty issuance SIGKILLed at a random moment, then run again',
+  cases: () => `2 jobs killed (${outcomes.join(', ')}); 300 complaints: each breach, escalation and notice once`,
+})
 
 /**
  * A job killed in the middle: the breach sweep (with the escalations it causes) and the penalty issuance
@@ -42,6 +49,7 @@ t.test('a breach sweep and a penalty run killed mid-way: the next run leaves no 
     first.child.kill('SIGKILL')
     const killed = await first.exited
     t.comment(`${job}: first run ${killed.signal ? 'killed' : `finished (${killed.code})`} before the kill landed`)
+    outcomes.push(`${job} ${killed.signal ? 'killed mid-run' : 'finished before the kill'}`)
     const second = runJob(url, job)
     t.equal((await second.exited).code, 0, `${job}: the next run completes: ${second.output().slice(-300)}`)
   }

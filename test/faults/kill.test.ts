@@ -1,6 +1,13 @@
 import t from 'tap'
 import { checkInvariants } from '../invariants.js'
-import { call, complaintBody, eventually, freshDatabase, roleKeys, sleep, startServer } from './support.js'
+import { call, complaintBody, eventually, freshDatabase, n, report, roleKeys, sleep, startServer } from './support.js'
+
+const tally = { created: 0, steps: 0 }
+report(t, {
+  name: 'kill', fault: 'Process killed (SIGKILL) under load',
+  tried: '12 clients receiving complaints and taking lifecycle steps; SIGKILL at a random moment; restart on the same database',
+  cases: () => `1 kill; ${n(tally.created)} complaints and ${n(tally.steps)} steps acknowledged before it, all stored; invariants hold`,
+})
 
 /**
  * kill -9 under load: the server is killed while intakes and lifecycle steps are in flight, then
@@ -37,6 +44,8 @@ t.test('SIGKILL during a load of intakes and steps: every acknowledged request s
   stop = true
   await Promise.all(workers)
   t.equal(killed.signal, 'SIGKILL')
+  tally.created = acknowledged.created.size
+  tally.steps = acknowledged.steps.length
   t.ok(acknowledged.created.size > 10, `${acknowledged.created.size} complaints and ${acknowledged.steps.length} steps acknowledged before the kill`)
 
   const second = await startServer(t, url)

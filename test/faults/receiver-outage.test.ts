@@ -3,6 +3,14 @@ import t from 'tap'
 import { dispatchOnce } from '../../src/webhooks/dispatcher.js'
 import { checkInvariants } from '../invariants.js'
 import { testApp, webComplaint } from '../helper.js'
+import { n, report } from './support.js'
+
+const tally = { received: 0, attempts: 0 }
+report(t, {
+  name: 'receiver-outage', fault: 'Webhook receiver down',
+  tried: 'a subscriber answers 503 while 5,000 events accrue over hours of retries, then comes back',
+  cases: () => `5,000 events; ${n(tally.attempts)} attempts; ${n(tally.received)} received, each webhook-id once, per-complaint order recoverable from version`,
+})
 
 /**
  * A subscriber is down while 5,000 events accrue, then comes back: everything is delivered, each
@@ -55,6 +63,8 @@ t.test('a receiver down while 5,000 events accrue gets them all once it is back,
   t.ok(statuses.every((d) => d.status === 'succeeded'), `every delivery succeeded (${statuses.length})`)
   t.equal(new Set(received.map((r) => r.id)).size, 5000, 'every event arrived')
   t.equal(received.length, 5000, 'each exactly once')
+  tally.received = received.length
+  tally.attempts = (await api.db.selectFrom('webhook_attempts').select('id').execute()).length
   const byComplaint = new Map<string, number[]>()
   for (const r of received) byComplaint.set(r.complaint, [...(byComplaint.get(r.complaint) ?? []), r.version])
   const recoverable = [...byComplaint.values()].every((versions) => [...versions].sort((x, y) => x - y).every((v, i) => v === i + 1))

@@ -1,6 +1,13 @@
 import t from 'tap'
 import { checkInvariants } from '../invariants.js'
-import { call, complaintBody, eventually, freshDatabase, receiver, roleKeys, startServer } from './support.js'
+import { call, complaintBody, eventually, freshDatabase, n, receiver, report, roleKeys, startServer } from './support.js'
+
+const tally = { events: 0, ticks: 0 }
+report(t, {
+  name: 'replicas', fault: 'Two replicas on one database',
+  tried: 'two servers, both running the scheduler and the dispatcher; 120 overdue complaints received through both',
+  cases: () => `120 complaints escalated once each; ${n(tally.ticks)} sweep tick(s), each run by one replica; ${n(tally.events)} events, each delivered once`,
+})
 
 /**
  * Two replicas on one Postgres, both running the scheduler and the webhook dispatcher: every job runs
@@ -32,6 +39,7 @@ t.test('two replicas: each job once per tick, each delivery once', async (t) => 
   const cycles = await db.selectFrom('complaints').select('clock_cycle').distinct().execute()
   t.same(cycles, [{ clock_cycle: 2 }], 'each complaint escalated exactly once, though two schedulers ran')
   const ticks = await db.selectFrom('job_ticks').select(['job', 'holder']).where('job', '=', 'sla-sweep').execute()
+  tally.ticks = ticks.length
   t.ok(ticks.length >= 1, `${ticks.length} sla-sweep ticks, each claimed by one replica (${[...new Set(ticks.map((x) => x.holder))].length} holders)`)
 
   const events = await eventually(async () => {
@@ -41,6 +49,7 @@ t.test('two replicas: each job once per tick, each delivery once', async (t) => 
   }, 120_000, 'every event to be delivered')
   const perId = new Map<string, number>()
   for (const r of hooks.received) perId.set(r.id, (perId.get(r.id) ?? 0) + 1)
+  tally.events = events
   t.equal(hooks.received.length, events, `${events} events, ${hooks.received.length} deliveries: none sent twice`)
   t.same([...perId].filter(([, n]) => n > 1), [])
   t.same(await checkInvariants(db), [])

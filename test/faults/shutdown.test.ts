@@ -1,6 +1,13 @@
 import t from 'tap'
 import { checkInvariants } from '../invariants.js'
-import { call, complaintBody, eventually, freshDatabase, receiver, roleKeys, sleep, startServer, type Answer } from './support.js'
+import { call, complaintBody, eventually, freshDatabase, n, receiver, report, roleKeys, sleep, startServer, type Answer } from './support.js'
+
+const tally = { accepted: 0, refused: 0 }
+report(t, {
+  name: 'shutdown', fault: 'Shutdown (SIGTERM) under load',
+  tried: '10 clients receiving complaints, with the scheduler and dispatcher running; SIGTERM at a random moment',
+  cases: () => `1 stop; ${n(tally.accepted)} requests accepted, answered and stored, ${n(tally.refused)} found the listener closed (none half-accepted); exit 0`,
+})
 
 /**
  * SIGTERM under load: the server stops accepting, answers what it accepted, stops its scheduler and
@@ -44,6 +51,8 @@ t.test('SIGTERM under load: no accepted request lost; scheduler and dispatcher s
   t.same([...statuses.keys()].filter((s) => s !== 201 && s !== 503 && s !== 0), [], 'accepted requests were answered: 201, or 503 while draining')
   const stored = new Set((await db.selectFrom('complaints').select('id').execute()).map((c) => c.id))
   const created = answers.filter((a) => a.status === 201).map((a) => a.json.id as string)
+  tally.accepted = created.length
+  tally.refused = unanswered.length
   t.same(created.filter((id) => !stored.has(id)), [], `all ${created.length} acknowledged complaints are stored`)
   t.notMatch(server.out.text, /"level":50/, 'no error logged while stopping (jobs, dispatcher, database)')
   t.match(server.out.text, /shutting down/)

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Kysely, PostgresDialect } from 'kysely'
@@ -15,6 +17,8 @@ import type { Database } from '../../src/db/types.js'
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 export const PG = process.env.FAULTS_PG ?? 'postgres://postgres@127.0.0.1:5432'
 export const ADMIN_KEY = `cpk_faults_${randomBytes(24).toString('hex')}`
+/** the key that seals webhook secrets in the fault tests' servers */
+export const SECRETS_KEY = randomBytes(32).toString('base64')
 
 /** a fresh database, dropped when the test ends */
 export async function freshDatabase(t: Test): Promise<{ url: string; name: string; db: Kysely<Database> }> {
@@ -50,7 +54,7 @@ export async function startServer(t: Test, databaseUrl: string, env: Record<stri
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
-      PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY,
+      PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: databaseUrl, PORT: '0', HOST: '127.0.0.1', ADMIN_API_KEY: ADMIN_KEY, SECRETS_KEY,
       LOG_LEVEL: 'info', WEBHOOK_ALLOW_INSECURE_URLS: 'true', RATE_LIMIT_PER_MINUTE: '1000000', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '1000000',
       SCHEDULER_ENABLED: 'false', WEBHOOK_DISPATCHER_ENABLED: 'false', ...env,
     },
@@ -165,3 +169,39 @@ export async function eventually<T>(check: () => Promise<T | undefined>, ms: num
     await sleep(200)
   }
 }
+
+/** where each fault test leaves its row of the summary table (scripts/faults.ts prints it) */
+export const REPORT_DIR = process.env.FAULTS_REPORT_DIR ?? path.join(root, '.faults')
+
+export interface FaultRow {
+  /** the fault's name, as `npm run test:faults -- <name>` takes it: the test file's name */
+  name: string
+  fault: string
+  /** what was done, in a line */
+  tried: string
+  /** how many cases, known at the end: requests sent, events delivered, kills… */
+  cases: () => string
+}
+
+/**
+ * Records the test's row of the summary table when the process exits, with the result the test's
+ * assertions gave. A test that never finishes (killed by the tap timeout) leaves no row, and the
+ * summary says so.
+ */
+export function report(t: Test, row: FaultRow) {
+  const started = performance.now()
+  let seconds = 0
+  t.teardown(() => { seconds = Math.round((performance.now() - started) / 1000) })
+  process.on('exit', () => {
+    mkdirSync(REPORT_DIR, { recursive: true })
+    const failures = t.counts.fail
+    writeFileSync(path.join(REPORT_DIR, `${row.name}.json`), JSON.stringify({
+      name: row.name, fault: row.fault, tried: row.tried, cases: safe(row.cases), result: failures === 0 && t.passing() ? 'pass' : `FAIL (${failures} failed)`, seconds,
+    }))
+  })
+}
+
+/** a count as the table shows it: 17,000 */
+export const n = (value: number) => value.toLocaleString('en-US')
+
+const safe = (f: () => string) => { try { return f() } catch (err) { return `? (${String(err)})` } }

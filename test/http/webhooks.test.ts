@@ -332,3 +332,121 @@ t.test('a delivery being sent cannot be replayed; SSRF checks in production mode
   const lookup = await new Promise<{ err: NodeJS.ErrnoException | null }>((resolve) => publicOnlyLookup('localhost', {}, (err) => resolve({ err })))
   t.equal(lookup.err?.code, 'EBLOCKED', 'at send time a name resolving to a loopback address is refused (DNS rebinding)')
 })
+
+t.test('secrets at rest: stored sealed (AES-256-GCM), opened only to sign; without a key no subscription is made', async (t) => {
+  const api = await testApp(t)
+  const rx = await receiver(t)
+  const sub = await subscribe(api, rx.url, ['complaint.received'])
+  rx.state.secret = sub.secret
+  const stored = await api.db.selectFrom('webhook_subscriptions').select(['secret']).where('id', '=', sub.id).executeTakeFirstOrThrow()
+  t.match(stored.secret, /^enc:v1:[0-9a-f]{8}:/, 'sealed with a key id')
+  t.notOk(stored.secret.includes(sub.secret.slice(6, 20)), 'the plain secret is not in the row')
+  t.equal(api.app.services.secrets.open(stored.secret), sub.secret, 'and opens to what the subscriber was shown')
+  const rotated = (await api.call('POST', `/v1/webhooks/${sub.id}/rotate-secret`, { overlapMinutes: 0 })).json
+  const after = await api.db.selectFrom('webhook_subscriptions').select(['secret', 'previous_secret']).where('id', '=', sub.id).executeTakeFirstOrThrow()
+  t.equal(after.previous_secret, stored.secret, 'the old secret stays sealed as it was')
+  t.equal(api.app.services.secrets.open(after.secret), rotated.secret)
+  rx.state.secret = rotated.secret
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  t.equal(rx.state.received.length, 1)
+  t.ok(rx.state.received[0]!.verified, 'deliveries are signed with the opened secret')
+  // a sealed value is authenticated: one changed character and it does not open
+  const tampered = after.secret.slice(0, -3) + (after.secret.at(-3) === 'A' ? 'B' : 'A') + after.secret.slice(-2)
+  t.throws(() => api.app.services.secrets.open(tampered), 'tampering is detected (GCM tag)')
+
+  const keyless = await testApp(t, { env: { SECRETS_KEY: '' } })
+  const refused = await keyless.call('POST', '/v1/webhooks', { url: rx.url, eventTypes: ['complaint.received'] })
+  t.equal(refused.status, 503)
+  t.match(refused.json.type, /\/secrets-key-missing$/)
+  t.match(refused.json.detail, /SECRETS_KEY/)
+  t.equal((await keyless.db.selectFrom('webhook_subscriptions').select('id').execute()).length, 0, 'nothing written')
+})
+
+t.test('key rotation by re-encryption: the previous key opens what it sealed until everything is sealed with the new one', async (t) => {
+  const { parseKey, sealStoredSecrets, secretBox } = await import('../../src/webhooks/secrets.js')
+  const api = await testApp(t)
+  const a = await subscribe(api, 'http://127.0.0.1:9/a')
+  const b = await subscribe(api, 'http://127.0.0.1:9/b')
+  await api.call('POST', `/v1/webhooks/${b.id}/rotate-secret`, { overlapMinutes: 60 })
+  // a subscription from before encryption: its secret in plain text
+  const legacy = `whsec_${Buffer.alloc(32, 7).toString('base64')}`
+  await api.db.updateTable('webhook_subscriptions').set({ secret: legacy }).where('id', '=', a.id).execute()
+  const oldKey = api.config.SECRETS_KEY!
+  const newKey = Buffer.alloc(32, 9).toString('hex')
+  t.equal(parseKey(newKey, 'SECRETS_KEY').length, 32, 'hex keys are accepted too')
+  t.throws(() => parseKey('c2hvcnQ=', 'SECRETS_KEY'), /32 bytes/)
+
+  t.rejects(sealStoredSecrets(api.db, secretBox(newKey)), /neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS/, 'the new key alone cannot open the old secrets: the start is refused')
+  t.rejects(sealStoredSecrets(api.db, secretBox(undefined)), /SECRETS_KEY is not set/, 'no key with subscriptions: the start is refused')
+  const rotation = secretBox(newKey, oldKey)
+  t.equal(await sealStoredSecrets(api.db, rotation), 2, 'both subscriptions re-sealed (one had a plain secret)')
+  t.equal(await sealStoredSecrets(api.db, rotation), 0, 'a second run has nothing to do')
+  const rows = await api.db.selectFrom('webhook_subscriptions').select(['id', 'secret', 'previous_secret']).execute()
+  const onlyNew = secretBox(newKey)
+  for (const row of rows) {
+    t.ok(onlyNew.current(row.secret), 'sealed with the new key')
+    t.ok(row.previous_secret === null || onlyNew.current(row.previous_secret), 'the previous secret of a rotation too')
+  }
+  t.equal(onlyNew.open(rows.find((r) => r.id === a.id)!.secret), legacy, 'the plain secret, now sealed, opens to itself')
+  t.equal(onlyNew.open(rows.find((r) => r.id === b.id)!.secret).startsWith('whsec_'), true)
+  t.throws(() => secretBox(oldKey).open(rows[0]!.secret), /neither/, 'the old key no longer opens anything')
+})
+
+t.test('housekeeping prunes delivered events, their deliveries and attempt logs, dead letters and idempotency keys by age, in batches', async (t) => {
+  const api = await testApp(t, { env: { OUTBOX_RETENTION_DAYS: '30', DEAD_LETTER_RETENTION_DAYS: '90', IDEMPOTENCY_KEY_HOURS: '24', WEBHOOK_MAX_ATTEMPTS: '1' } })
+  const ok = await receiver(t)
+  const okSub = await subscribe(api, ok.url, ['complaint.received'])
+  ok.state.secret = okSub.secret
+  const gone = await receiver(t, [500])
+  const goneSub = await subscribe(api, gone.url, ['complaint.acknowledged'])
+  gone.state.secret = goneSub.secret
+  const old = (await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'old-one' })).json
+  await api.call('POST', `/v1/complaints/${old.id}/acknowledge`, { via: 'sms' })
+  await drain(api)
+  t.same(await counts(), { events: 2, deliveries: 2, attempts: 2, keys: 1 })
+  // 2,500 old Idempotency-Keys: three batches
+  await sql`insert into idempotency_keys (scope, key, request_hash, created_at)
+    select 'test', 'k' || g, 'h', ${new Date(api.clock.now().getTime() - 2 * 86_400_000)} from generate_series(1, 2500) g`.execute(api.db)
+
+  api.clock.advanceMinutes(31 * 24 * 60)
+  const fresh = (await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'fresh-one' })).json
+  t.ok(fresh.id)
+  // an event not yet dispatched stays however old: the dispatcher has not seen it
+  const run1 = (await api.call('POST', '/v1/admin/jobs/housekeeping/run', {})).json.result
+  t.same(run1, { prunedDeliveries: 1, prunedEvents: 1, prunedIdempotencyKeys: 2501, prunedTicks: 0 }, 'the successful delivery, its event, the old keys')
+  t.same(await counts(), { events: 2, deliveries: 1, attempts: 1, keys: 1 }, 'the dead letter and its event stay (replayable); the fresh complaint’s event and key stay')
+  t.equal((await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'fresh-one' })).headers['idempotent-replayed'], 'true', 'a fresh key still replays')
+
+  await drain(api)
+  api.clock.advanceMinutes(60 * 24 * 60)
+  const run2 = (await api.call('POST', '/v1/admin/jobs/housekeeping/run', {})).json.result
+  t.equal(run2.prunedDeliveries, 2, 'the dead letter after 90 days, the fresh one after 30')
+  t.equal(run2.prunedEvents, 2)
+  t.same(await counts(), { events: 0, deliveries: 0, attempts: 0, keys: 0 })
+  // the complaint record itself is never pruned
+  t.equal((await api.call('GET', `/v1/complaints/${old.id}/timeline`)).json.items.length, 2)
+
+  async function counts() {
+    const n = async (table: 'outbox_events' | 'webhook_deliveries' | 'webhook_attempts' | 'idempotency_keys') =>
+      Number((await api.db.selectFrom(table).select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).n)
+    return { events: await n('outbox_events'), deliveries: await n('webhook_deliveries'), attempts: await n('webhook_attempts'), keys: await n('idempotency_keys') }
+  }
+})
+
+t.test('a redirect is not followed: the delivery is dead-lettered at once and the redirect target gets nothing', async (t) => {
+  const api = await testApp(t)
+  const elsewhere = await receiver(t)
+  const redirecting = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(307, { location: elsewhere.url }).end())
+  })
+  await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => redirecting.close(resolve)))
+  const sub = await subscribe(api, `http://127.0.0.1:${(redirecting.address() as AddressInfo).port}/hooks`, ['complaint.received'])
+  await api.call('POST', '/v1/complaints', webComplaint())
+  await drain(api)
+  const log = (await api.call('GET', `/v1/webhooks/${sub.id}/deliveries`)).json.items
+  t.same(log.map((d: { status: string; attempts: number; lastStatusCode: number }) => [d.status, d.attempts, d.lastStatusCode]), [['dead', 1, 307]])
+  t.equal(elsewhere.state.received.length, 0, 'the Location was not visited')
+})
