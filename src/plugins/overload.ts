@@ -1,6 +1,6 @@
 import underPressure from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { DbHandle } from '../db/create-db.js'
 import { ProblemError } from '../errors.js'
 
@@ -23,15 +23,22 @@ export default fp(async function overload(app: FastifyInstance, opts: { database
   // start-up's one-off work (compiling every schema) is not load: the event loop is judged from a few
   // seconds after the service is ready
   let warmedUp = false
+  const shed = (reply: FastifyReply, why: string) => {
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+    return Promise.reject(new ProblemError({ status: 503, code: 'overloaded', title: 'Service Unavailable', detail: `${why}: retry after ${RETRY_AFTER_SECONDS} seconds` }))
+  }
   app.addHook('onReady', async () => { setTimeout(() => { warmedUp = true }, WARM_UP_MS).unref() })
   await app.register(underPressure, {
     ...(maxEventLoopDelay > 0 ? { maxEventLoopDelay } : {}),
-    ...(maxWaiting > 0 && waiting ? { healthCheck: async () => waiting() <= maxWaiting, healthCheckInterval: 250 } : {}),
-    pressureHandler: (req, reply, type) => {
-      if (req.url === '/healthz' || (type === 'eventLoopDelay' && !warmedUp)) return undefined
-      reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-      const why = type === 'healthCheck' ? `more than ${maxWaiting} queries are waiting for a database connection` : 'the event loop is overloaded'
-      return Promise.reject(new ProblemError({ status: 503, code: 'overloaded', title: 'Service Unavailable', detail: `${why}: retry after ${RETRY_AFTER_SECONDS} seconds` }))
+    pressureHandler: (req, reply) => {
+      if (req.url === '/healthz' || !warmedUp) return undefined
+      return shed(reply, 'the event loop is overloaded')
     },
   })
+  // the connection queue is read on every request (a sampled check lets a short burst through unseen)
+  if (maxWaiting > 0 && waiting) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url !== '/healthz' && waiting() > maxWaiting) await shed(reply, `more than ${maxWaiting} queries are waiting for a database connection`)
+    })
+  }
 }, { name: 'overload', dependencies: ['problems'] })
