@@ -182,7 +182,7 @@ t.test('a published weekly report stays as published; a report computed now show
   t.equal(live.json.figures.irrational.firstStage.numerator, 0)
   const csv = await api.app.inject({ method: 'GET', url: `/v1/reports/${run.json.result.id}`, headers: { accept: 'text/csv', authorization: `Bearer ${await api.keyFor('cs_agent')}` } })
   t.match(csv.body, /level\.irrational,非理性,count,2,/, 'the CSV of the published report is rendered from its stored figures')
-  t.rejects(sql`update reports set figures = '{}'`.execute(api.db), /immutable/, 'the database refuses to change a stored report')
+  await t.rejects(sql`update reports set figures = '{}'`.execute(api.db), /immutable/, 'the database refuses to change a stored report')
 })
 
 t.test('periods: a week starts on Monday, a report covers a period that has ended, no denominator is 0', async (t) => {

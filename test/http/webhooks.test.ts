@@ -377,8 +377,8 @@ t.test('key rotation by re-encryption: the previous key opens what it sealed unt
   t.equal(parseKey(newKey, 'SECRETS_KEY').length, 32, 'hex keys are accepted too')
   t.throws(() => parseKey('c2hvcnQ=', 'SECRETS_KEY'), /32 bytes/)
 
-  t.rejects(sealStoredSecrets(api.db, secretBox(newKey)), /neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS/, 'the new key alone cannot open the old secrets: the start is refused')
-  t.rejects(sealStoredSecrets(api.db, secretBox(undefined)), /SECRETS_KEY is not set/, 'no key with subscriptions: the start is refused')
+  await t.rejects(sealStoredSecrets(api.db, secretBox(newKey)), /neither SECRETS_KEY nor SECRETS_KEY_PREVIOUS/, 'the new key alone cannot open the old secrets: the start is refused')
+  await t.rejects(sealStoredSecrets(api.db, secretBox(undefined)), /SECRETS_KEY is not set/, 'no key with subscriptions: the start is refused')
   const rotation = secretBox(newKey, oldKey)
   t.equal(await sealStoredSecrets(api.db, rotation), 2, 'both subscriptions re-sealed (one had a plain secret)')
   t.equal(await sealStoredSecrets(api.db, rotation), 0, 'a second run has nothing to do')
