@@ -99,6 +99,20 @@ export async function call(base: string, key: string | null, method: string, pat
   }
 }
 
+/**
+ * `call` as a well-behaved client makes it: a 503 with Retry-After (load shed before any work was done)
+ * is sent again after the time it names, up to `attempts` times; `shed` counts those 503s.
+ */
+export async function callRetrying(shed: { count: number }, base: string, key: string | null, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, attempts = 5): Promise<Answer> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await call(base, key, method, path, body, headers)
+    const wait = Number(answer.headers.get('retry-after'))
+    if (answer.status !== 503 || !(wait > 0) || attempt === attempts) return answer
+    shed.count++
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000 * (0.5 + Math.random())))
+  }
+}
+
 /** keys of the roles a journey needs, made by the first admin key */
 export async function roleKeys(base: string) {
   const make = async (name: string, role: string, departmentId?: string) =>
