@@ -1,5 +1,4 @@
-import * as vega from 'vega'
-import { compile, type TopLevelSpec } from 'vega-lite'
+import type { TopLevelSpec } from 'vega-lite'
 import { LEVEL_LABELS, LEVELS, NONE_LABEL } from '../domain/vocabulary.js'
 import type { PeriodFigures } from './schemas.js'
 
@@ -83,8 +82,16 @@ export function chartsOf(f: PeriodFigures): Chart[] {
   ]
 }
 
+/**
+ * Vega and Vega-Lite, loaded on the first chart: hundreds of modules that only the HTML form of a report
+ * needs, so the process does not load them at start (npm run bench: start-up time and idle RSS).
+ */
+let engines: Promise<[typeof import('vega'), typeof import('vega-lite')]> | undefined
+const loadEngines = () => (engines ??= Promise.all([import('vega'), import('vega-lite')]))
+
 /** one chart as an SVG element (no XML declaration: it goes inline into the HTML page) */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await loadEngines()
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' })
   try {
     return await view.toSVG()
