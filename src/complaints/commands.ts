@@ -143,7 +143,8 @@ export async function applySteps(s: Services, trx: Transaction<Database>, steps:
   const timeline: repo.TimelineInsert[] = []
   const audits: AuditChange[] = []
   const events: OutboxEvent[] = []
-  for (const { current, action, decision } of steps) {
+  const patches: Array<{ id: string; changes: Record<string, unknown>; before: Record<string, unknown>; after: Record<string, unknown> }> = []
+  for (const { current, decision } of steps) {
     const policy = await s.sla.policy(current.sla_policy_version, trx)
     const merged = { ...current, ...decision.changes, status: decision.status } as Complaint
     // deadlines move only when what they depend on moved: a note or a reply does not re-read the calendar
@@ -154,8 +155,13 @@ export async function applySteps(s: Services, trx: Transaction<Database>, steps:
       ...(clocksMoved ? deadlineColumns(merged, policy, view.calendar) : {}),
     }
     const { before, after } = diff(current, changes)
-    const row = await repo.updateComplaint(trx, current.id, { ...repo.toColumns(changes), version: current.version + 1, updated_at: now })
-    updated.push(row)
+    patches.push({ id: current.id, changes: { ...changes, version: current.version + 1, updated_at: now }, before, after })
+  }
+  // a batch of steps (the escalation job's) is one statement, not one round trip per complaint
+  updated.push(...await repo.updateComplaints(trx, patches))
+  for (const [i, { current, action, decision }] of steps.entries()) {
+    const row = updated[i]!
+    const { before, after } = patches[i]!
     timeline.push({ complaintId: row.id, at: now, actor, action, fromStatus: current.status, toStatus: row.status, before, after, data: decision.facts })
     audits.push({ entityType: 'complaint', entityId: row.id, before: { version: current.version, ...before }, after: { version: row.version, ...after } })
     events.push(...decision.events.map((type) => ({ type, complaintId: row.id, occurredAt: now, data: complaintEventData(row, { action, ...decision.facts }, view) })))

@@ -18,7 +18,21 @@ type Hit = Complaint & { hit_cycle: number; hit_due_at: Date }
  * set-based statement per clock kind, over the deadline indexes, whose rows then get their timeline
  * entries and events in two more statements. Nothing is loaded one complaint at a time.
  */
-async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promise<Record<ClockKey, number>> {
+async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize = SWEEP_BATCH): Promise<Record<ClockKey, number>> {
+  const totals = Object.fromEntries(CLOCK_KEYS.map((clock) => [clock, 0])) as Record<ClockKey, number>
+  // a backlog (the first sweep after an outage, a holiday's worth of deadlines) is recorded in batches,
+  // each its own transaction, so neither memory nor a transaction grows with it
+  for (;;) {
+    const counts = await sweepBatch(s, now, kind, batchSize)
+    for (const clock of CLOCK_KEYS) totals[clock] += counts[clock]
+    if (CLOCK_KEYS.every((clock) => counts[clock] < batchSize)) return totals
+  }
+}
+
+/** breaches (or due-soon warnings) recorded per clock and transaction */
+export const SWEEP_BATCH = 1000
+
+async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize: number): Promise<Record<ClockKey, number>> {
   return s.db.transaction().execute(async (trx) => {
     const hits: Array<{ clock: ClockKey; rows: Hit[] }> = []
     for (const clock of CLOCK_KEYS) {
@@ -28,6 +42,8 @@ async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promi
             insert into breaches (complaint_id, clock, cycle, due_at, detected_at, department_id, level)
             select id, ${clock}, clock_cycle, ${sql.ref(due)}, ${now}, department_id, level
             from complaints where ${runningClock(clock, 'due', now)}
+              and not exists (select 1 from breaches b where b.complaint_id = complaints.id and b.clock = ${clock} and b.cycle = complaints.clock_cycle)
+            limit ${batchSize}
             on conflict (complaint_id, clock, cycle) do nothing
             returning complaint_id, cycle, due_at)
           select c.*, ins.cycle as hit_cycle, ins.due_at as hit_due_at from ins join complaints c on c.id = ins.complaint_id`
@@ -35,6 +51,8 @@ async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promi
             insert into due_soon_notices (complaint_id, clock, cycle, warned_at)
             select id, ${clock}, clock_cycle, ${now}
             from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now}
+              and not exists (select 1 from due_soon_notices n where n.complaint_id = complaints.id and n.clock = ${clock} and n.cycle = complaints.clock_cycle)
+            limit ${batchSize}
             on conflict (complaint_id, clock, cycle) do nothing
             returning complaint_id, cycle)
           select c.*, ins.cycle as hit_cycle, c.${sql.ref(due)} as hit_due_at from ins join complaints c on c.id = ins.complaint_id`
@@ -54,8 +72,8 @@ async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon'): Promi
   })
 }
 
-export const recordBreaches = (s: Services, now: Date) => sweep(s, now, 'breach')
-export const recordDueSoon = (s: Services, now: Date) => sweep(s, now, 'due_soon')
+export const recordBreaches = (s: Services, now: Date, batchSize = SWEEP_BATCH) => sweep(s, now, 'breach', batchSize)
+export const recordDueSoon = (s: Services, now: Date, batchSize = SWEEP_BATCH) => sweep(s, now, 'due_soon', batchSize)
 
 /** complaints upgraded per transaction: each batch's rows stay locked only while it is written */
 export const ESCALATION_BATCH = 1000

@@ -68,6 +68,29 @@ t.test('the sweep is one set-based statement per clock kind, however many compla
   t.ok(queries.length <= 6, `due-soon: ${queries.length} statements`)
 })
 
+t.test('a backlog of breaches is recorded in bounded batches, each once, each batch its own transaction', async (t) => {
+  const api = await testApp(t, { now: THU_10 })
+  const ids: string[] = []
+  for (let i = 0; i < 12; i++) ids.push((await assessedComplaint(api, i % 2 ? 'moderate' : 'strong')).id)
+  api.clock.set('2026-12-15T02:00:00Z')
+  const queries: string[] = []
+  const counter: KyselyPlugin = {
+    transformQuery: (args) => { queries.push(args.node.kind); return args.node },
+    transformResult: async (args) => args.result,
+  }
+  const result = await recordBreaches({ ...api.app.services, db: api.db.withPlugin(counter) }, api.clock.now(), 5)
+  t.same(result, { handover: 12, first_reply: 0, closure: 12, callback: 0 }, 'all 24 breaches in one run')
+  // 5 + 5 + 2 per clock: three batches of four clock statements, a timeline insert and an outbox insert
+  t.equal(queries.length, 3 * 6, `${queries.length} statements`)
+  const breaches = await api.db.selectFrom('breaches').select(['complaint_id', 'clock']).execute()
+  t.equal(breaches.length, 24)
+  t.equal(new Set(breaches.map((b) => `${b.complaint_id}/${b.clock}`)).size, 24, 'none twice')
+  t.same(new Set(breaches.map((b) => b.complaint_id)), new Set(ids))
+  const events = await api.db.selectFrom('outbox_events').select('id').where('type', '=', 'sla.breached').execute()
+  t.equal(events.length, 24, 'one event each')
+  t.same(await recordBreaches(api.app.services, api.clock.now(), 5), { handover: 0, first_reply: 0, closure: 0, callback: 0 }, 'a second run finds nothing')
+})
+
 t.test('escalation: general → moderate → strong through two missed closure deadlines, deadlines recomputed', async (t) => {
   const api = await testApp(t, { now: THU_10 }) // Thu 26 Nov 10:00
   let c = await assessedComplaint(api, 'general')
@@ -325,17 +348,21 @@ t.test('escalation is set-based in bounded batches: a backlog clears in one run,
   api.clock.set('2026-12-10T02:00:00.123Z')
   const statements: string[] = []
   const counter: KyselyPlugin = {
-    transformQuery: (args) => { statements.push(args.node.kind); return args.node },
+    transformQuery: (args) => {
+      const node = args.node as { kind: string; sqlFragments?: readonly string[] }
+      statements.push(node.kind === 'RawNode' && node.sqlFragments?.[0]?.trimStart().startsWith('update complaints') ? 'UpdateComplaints' : node.kind)
+      return args.node
+    },
     transformResult: async (args) => args.result,
   }
   const result = await escalateOverdue({ ...api.app.services, db: api.db.withPlugin(counter) }, api.clock.now(), 10)
   t.equal(result.escalated, 25, 'every overdue complaint upgraded in one run')
   t.same(new Set(result.ids), new Set(ids))
-  const updates = statements.filter((k) => k === 'UpdateQueryNode').length
-  t.equal(updates, 25, 'one row update per complaint')
+  t.equal(statements.filter((k) => k === 'UpdateQueryNode').length, 0, 'no complaint updated on its own')
+  t.equal(statements.filter((k) => k === 'UpdateComplaints').length, 3, 'one update of the complaints per batch')
   // per batch: the locking select; the overdue closure clocks' breaches with their timeline entries and
-  // events; then the steps' timeline entries, audit entries and events — one statement each
-  t.equal(statements.length, 25 + 3 * 7, `${statements.length} statements for 25 complaints in 3 batches of at most 10`)
+  // events; the batch's update; then the steps' timeline entries, audit entries and events — one statement each
+  t.equal(statements.length, 3 * 8, `${statements.length} statements for 25 complaints in 3 batches of at most 10`)
   const levels = await api.db.selectFrom('complaints').select(['level', 'clock_cycle', 'closure_limit_missed']).where('id', 'in', ids).execute()
   t.ok(levels.every((c) => c.clock_cycle === 2 && c.closure_limit_missed), 'each in a new cycle, its closure limit marked missed')
   t.same([...new Set(levels.map((c) => c.level))].sort(), ['moderate', 'strong'])
