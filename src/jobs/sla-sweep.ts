@@ -16,7 +16,8 @@ type Hit = Complaint & { hit_cycle: number; hit_due_at: Date }
 /**
  * Records every clock that passed its deadline (or its due-soon threshold) once per cycle: one
  * set-based statement per clock kind, over the deadline indexes, whose rows then get their timeline
- * entries and events in two more statements. Nothing is loaded one complaint at a time.
+ * entries and events in two more statements. Nothing is loaded one complaint at a time, and a backlog
+ * is taken `batchSize` per clock and transaction.
  */
 async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize = SWEEP_BATCH): Promise<Record<ClockKey, number>> {
   const totals = Object.fromEntries(CLOCK_KEYS.map((clock) => [clock, 0])) as Record<ClockKey, number>
