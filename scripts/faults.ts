@@ -31,7 +31,7 @@ if (write && names.length > 0) {
 rmSync(reports, { recursive: true, force: true })
 const started = performance.now()
 const code = await new Promise<number>((resolve) => {
-  const child = spawn('npx', ['tap', '--disable-coverage', '--timeout=600', ...chosen.map((n) => `test/faults/${n}.test.ts`)], {
+  const child = spawn('npx', ['tap', '--disable-coverage', '--timeout=600', '--jobs=4', ...chosen.map((n) => `test/faults/${n}.test.ts`)], {
     cwd: root, stdio: 'inherit',
     env: { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test', FAULTS_REPORT_DIR: reports },
   })
