@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import { CLOCK_KEYS, CLOCK_SQL, runningClock, type ClockKey } from '../sla/clock-sql.js'
 import type { Services } from '../context.js'
 import type { Complaint } from '../db/types.js'
@@ -30,6 +30,17 @@ async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon', batchS
   }
 }
 
+/**
+ * "this clock's cycle has no row in `table` yet", as a scalar subquery: one probe of the table's unique
+ * (complaint_id, clock, cycle) index per candidate, whatever the statistics say. Written as NOT EXISTS,
+ * Postgres plans an anti-join from the table's statistics, and those are stale in exactly the case that
+ * matters — a backlog whose first batches have just written the rows the later batches must skip: over
+ * 1M complaints it chose a nested loop over a materialised scan of every breach of the clock (16 million
+ * comparisons, 1.3 s a statement, 6.7 s of a 12 s sweep in npm run bench).
+ */
+const notRecorded = (table: RawBuilder<unknown>, clock: ClockKey) =>
+  sql`(select r.complaint_id from ${table} r where r.complaint_id = complaints.id and r.clock = ${clock} and r.cycle = complaints.clock_cycle) is null`
+
 /** breaches (or due-soon warnings) recorded per clock and transaction */
 export const SWEEP_BATCH = 1000
 
@@ -43,7 +54,7 @@ async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', b
             insert into breaches (complaint_id, clock, cycle, due_at, detected_at, department_id, level)
             select id, ${clock}, clock_cycle, ${sql.ref(due)}, ${now}, department_id, level
             from complaints where ${runningClock(clock, 'due', now)}
-              and not exists (select 1 from breaches b where b.complaint_id = complaints.id and b.clock = ${clock} and b.cycle = complaints.clock_cycle)
+              and ${notRecorded(sql`breaches`, clock)}
             limit ${batchSize}
             on conflict (complaint_id, clock, cycle) do nothing
             returning complaint_id, cycle, due_at)
@@ -52,7 +63,7 @@ async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', b
             insert into due_soon_notices (complaint_id, clock, cycle, warned_at)
             select id, ${clock}, clock_cycle, ${now}
             from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now}
-              and not exists (select 1 from due_soon_notices n where n.complaint_id = complaints.id and n.clock = ${clock} and n.cycle = complaints.clock_cycle)
+              and ${notRecorded(sql`due_soon_notices`, clock)}
             limit ${batchSize}
             on conflict (complaint_id, clock, cycle) do nothing
             returning complaint_id, cycle)
