@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { Webhook } from 'standardwebhooks'
-import { Agent, fetch } from 'undici'
+import type { Agent } from 'undici'
 import { unprocessable } from '../errors.js'
 import type { Services } from '../context.js'
 import type { WebhookDelivery, WebhookSubscription } from '../db/types.js'
@@ -26,10 +26,16 @@ export function publicOnlyLookup(hostname: string, options: object, callback: (e
   })
 }
 
+/** undici (an HTTP client with its own connection pools, 17 MB) is loaded with the first delivery, not at start */
+const importUndici = () => import('undici')
+let undici: ReturnType<typeof importUndici> | undefined
+export const loadUndici = () => (undici ??= importUndici())
+
 const agents = new Map<boolean, Agent>()
-const agentFor = (allowInsecure: boolean) => {
+const agentFor = async (allowInsecure: boolean) => {
   let agent = agents.get(allowInsecure)
   if (!agent) {
+    const { Agent } = await loadUndici()
     agent = new Agent(allowInsecure ? {} : { connect: { lookup: publicOnlyLookup as never } })
     agents.set(allowInsecure, agent)
   }
@@ -39,13 +45,15 @@ const agentFor = (allowInsecure: boolean) => {
 /** POSTs the event, signed per Standard Webhooks, to the subscription's URL */
 async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, body: string, now: Date): Promise<DeliveryOutcome> {
   // receivers check the signature's timestamp against their own clock: it is the wall-clock time of sending
+  const { fetch } = await loadUndici()
+  const dispatcher = await agentFor(s.config.WEBHOOK_ALLOW_INSECURE_URLS)
   const sentAt = new Date()
   const started = performance.now()
   try {
     const res = await fetch(sub.url!, {
       method: 'POST',
       redirect: 'manual',
-      dispatcher: agentFor(s.config.WEBHOOK_ALLOW_INSECURE_URLS),
+      dispatcher,
       signal: AbortSignal.timeout(s.config.WEBHOOK_TIMEOUT_MS),
       headers: {
         'content-type': 'application/json',

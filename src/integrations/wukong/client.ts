@@ -1,4 +1,4 @@
-import { fetch } from 'undici'
+import { loadUndici } from '../../webhooks/http-target.js'
 import type { Config } from '../../config.js'
 import type { CrmCustomer } from './mapping.js'
 
@@ -101,6 +101,7 @@ export class WukongClient {
     let httpStatus: number | null = null
     try {
       // the base URL may carry a path (a proxy in front of the gateway): the CRM's paths go after it
+      const { fetch } = await loadUndici()
       const res = await fetch(`${this.settings.baseUrl.replace(/\/+$/, '')}${path}`, {
         method: 'POST',
         redirect: 'manual',
