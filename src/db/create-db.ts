@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
 import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
@@ -75,8 +78,27 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
 
   // loaded only here: a Postgres deployment never loads the embedded database (its WebAssembly is large)
   const [{ PGlite: Embedded }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')])
-  const pglite = options.pglite ?? (options.dataDir ? await Embedded.create(options.dataDir) : await Embedded.create())
+  const seed = options.dataDir && !options.pglite ? freshDirectorySeed(options.dataDir) : undefined
+  const pglite = options.pglite ?? (options.dataDir ? await Embedded.create(options.dataDir, seed && { loadDataDir: seed }) : await Embedded.create())
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log })
   // Kysely's destroy() closes the PGlite instance through the dialect.
   return { db, backend: 'pglite', schema: 'public', close: () => db.destroy() }
+}
+
+/**
+ * The embedded database made at install time (`npm run build` runs scripts/pglite-seed.ts): an
+ * initialised, migrated PGlite cluster, dumped. A new data directory starts from it instead of running
+ * initdb in WebAssembly, the longest part of a first `npm start` (3.4 s of 4.7 s in npm run bench);
+ * migrations then apply whatever the seed lacks. Absent (running from the TypeScript sources, or a
+ * build without it), a new directory is initialised as before.
+ */
+export const PGLITE_SEED = (() => {
+  const here = fileURLToPath(import.meta.url)
+  // dist/src/db/create-db.js when built, src/db/create-db.ts when run from the sources: the seed is in dist/
+  return path.resolve(path.dirname(here), here.endsWith('.js') ? '../..' : '../../dist', 'pglite-seed.tar.gz')
+})()
+
+function freshDirectorySeed(dataDir: string): Blob | undefined {
+  if (existsSync(path.join(dataDir, 'PG_VERSION')) || !existsSync(PGLITE_SEED)) return undefined
+  return new Blob([readFileSync(PGLITE_SEED)], { type: 'application/x-gzip' })
 }

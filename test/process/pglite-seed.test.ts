@@ -1,0 +1,32 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { sql } from 'kysely'
+import t from 'tap'
+import { createDb, PGLITE_SEED } from '../../src/db/create-db.js'
+import { migrateToLatest, migrationsPending } from '../../src/db/migrate.js'
+
+/**
+ * A new embedded data directory starts from the seed `npm run build` makes (dist/pglite-seed.tar.gz)
+ * instead of running initdb: it ends up migrated and holding the migrations' reference data, keeps
+ * what is written to it, and a directory that already holds a database is opened, never re-seeded.
+ */
+t.test('a new data directory starts from the install-time seed, is migrated, and keeps its data', async (t) => {
+  t.ok(existsSync(PGLITE_SEED), `npm run build (run by npm ci) made the seed, ${PGLITE_SEED}`)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'seed-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+
+  const first = await createDb({ dataDir: dir })
+  t.ok(existsSync(path.join(dir, 'PG_VERSION')), 'the directory holds a cluster')
+  t.same(await migrationsPending(first.db), [], 'the seed is migrated to the latest migration')
+  t.same(await migrateToLatest(first.db), [], 'so opening applies nothing')
+  const policies = await sql<{ n: number }>`select count(*)::int as n from sla_policies`.execute(first.db)
+  t.equal(policies.rows[0]!.n, 1, 'with the reference data the migrations insert')
+  await sql`insert into departments (id, name, name_zh) values ('seed-test', 'Seed test', '种子测试')`.execute(first.db)
+  await first.close()
+
+  const again = await createDb({ dataDir: dir })
+  const kept = await sql<{ n: number }>`select count(*)::int as n from departments where id = 'seed-test'`.execute(again.db)
+  t.equal(kept.rows[0]!.n, 1, 'reopened, not re-seeded: what was written is there')
+  await again.close()
+})
