@@ -78,8 +78,8 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
 
   // loaded only here: a Postgres deployment never loads the embedded database (its WebAssembly is large)
   const [{ PGlite: Embedded }, { PGliteDialect }] = await Promise.all([import('@electric-sql/pglite'), import('kysely-pglite-dialect')])
-  const seed = options.dataDir && !options.pglite ? freshDirectorySeed(options.dataDir) : undefined
-  const pglite = options.pglite ?? (options.dataDir ? await Embedded.create(options.dataDir, seed && { loadDataDir: seed }) : await Embedded.create())
+  const seed = options.pglite ? undefined : seedFor(options.dataDir)
+  const pglite = options.pglite ?? (await Embedded.create(options.dataDir, seed && { loadDataDir: seed }))
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log })
   // Kysely's destroy() closes the PGlite instance through the dialect.
   return { db, backend: 'pglite', schema: 'public', close: () => db.destroy() }
@@ -87,7 +87,8 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
 
 /**
  * The embedded database made at install time (`npm run build` runs scripts/pglite-seed.ts): an
- * initialised, migrated PGlite cluster, dumped. A new data directory starts from it instead of running
+ * initialised, migrated PGlite cluster, dumped. A new data directory (or an in-memory database: the
+ * tests on PGlite) starts from it instead of running
  * initdb in WebAssembly, the longest part of a first `npm start` (3.4 s of 4.7 s in npm run bench);
  * migrations then apply whatever the seed lacks. Absent (running from the TypeScript sources, or a
  * build without it), a new directory is initialised as before.
@@ -98,7 +99,8 @@ export const PGLITE_SEED = (() => {
   return path.resolve(path.dirname(here), here.endsWith('.js') ? '../..' : '../../dist', 'pglite-seed.tar.gz')
 })()
 
-function freshDirectorySeed(dataDir: string): Blob | undefined {
-  if (existsSync(path.join(dataDir, 'PG_VERSION')) || !existsSync(PGLITE_SEED)) return undefined
+/** the seed, for an in-memory database or a data directory that holds no cluster yet */
+function seedFor(dataDir: string | undefined): Blob | undefined {
+  if ((dataDir && existsSync(path.join(dataDir, 'PG_VERSION'))) || !existsSync(PGLITE_SEED)) return undefined
   return new Blob([readFileSync(PGLITE_SEED)], { type: 'application/x-gzip' })
 }
