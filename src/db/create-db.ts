@@ -14,6 +14,8 @@ export interface DbHandle {
   /** a read replica for report queries (DATABASE_REPLICA_URL); absent = the primary serves them */
   reportsDb?: Kysely<Database>
   close(): Promise<void>
+  /** a new embedded database made from the install-time seed (PGLITE_SEED), already migrated as far as it goes */
+  seeded?: boolean
   /** queries waiting for a connection of the pool (real Postgres; the embedded database has none) */
   waitingQueries?(): number
 }
@@ -82,7 +84,7 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
   const pglite = options.pglite ?? (await Embedded.create(options.dataDir, seed && { loadDataDir: seed }))
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite), log })
   // Kysely's destroy() closes the PGlite instance through the dialect.
-  return { db, backend: 'pglite', schema: 'public', close: () => db.destroy() }
+  return { db, backend: 'pglite', schema: 'public', seeded: seed !== undefined, close: () => db.destroy() }
 }
 
 /**

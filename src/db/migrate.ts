@@ -36,3 +36,8 @@ export async function migrationsPending(db: Kysely<Database>, schema = 'public')
   const all = await migrator(db, schema).getMigrations()
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name)
 }
+
+/** the migrations the database has applied, by name in order */
+export async function migrationNames(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
+  return (await migrator(db, schema).getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name)
+}

@@ -27,7 +27,8 @@ async function footprint(api: TestApp) {
 }
 
 t.test('customers: one or a batch, mapped to the complainant’s terms; older updates are stale; locked and deleted are recorded', async (t) => {
-  const api = await testApp(t)
+  // after the updateTimes below (10:05–10:07 Beijing time): one from the future is refused, as the next test shows
+  const api = await testApp(t, { now: '2026-11-26T02:30:00.250Z' })
   const one = await api.call('POST', '/v1/integrations/wukong/customers', customer(1024, '2026-11-26 10:05:00', { mobile: '', telephone: '021-55667788' }))
   t.same(one.json, { items: [{ customerId: 1024, outcome: 'created', status: 'normal', updateTime: '2026-11-26 10:05:00' }] })
   const row = await api.db.selectFrom('wukong_customers').selectAll().executeTakeFirstOrThrow()
@@ -40,6 +41,7 @@ t.test('customers: one or a batch, mapped to the complainant’s terms; older up
     customer(1026, '2026-11-26 10:06:00', { status: 3, customerName: '', email: 'no-address' }),
     customer(1025, '2026-11-26 10:07:00', { status: 1, customerName: '李娜' }),
   ])
+  t.equal(batch.status, 200, JSON.stringify(batch.json))
   t.same(batch.json.items.map((i: { outcome: string; status: string }) => [i.outcome, i.status]),
     [['stale', 'normal'], ['created', 'locked'], ['created', 'deleted'], ['updated', 'normal']], 'in the order sent')
   t.equal(batch.json.items[0].updateTime, '2026-11-26 10:05:00', 'a stale one reports the updateTime kept')
