@@ -11,7 +11,9 @@ import { complaintEventData, eventView } from '../complaints/events.js'
 import { ProblemError } from '../errors.js'
 
 
-type Hit = Complaint & { hit_cycle: number; hit_due_at: Date }
+type Hit = Complaint & { hit_cycle: number; hit_due_at: Date; hit_at: Date }
+/** where a clock's scan of this sweep has got to: its threshold instant and complaint id, in index order */
+type Cursor = { at: Date; id: string }
 
 /**
  * Records every clock that passed its deadline (or its due-soon threshold) once per cycle: one
@@ -22,12 +24,19 @@ type Hit = Complaint & { hit_cycle: number; hit_due_at: Date }
 async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize = SWEEP_BATCH): Promise<Record<ClockKey, number>> {
   const totals = Object.fromEntries(CLOCK_KEYS.map((clock) => [clock, 0])) as Record<ClockKey, number>
   // a backlog (the first sweep after an outage, a holiday's worth of deadlines) is recorded in batches,
-  // each its own transaction, so neither memory nor a transaction grows with it
-  for (;;) {
-    const counts = await sweepBatch(s, now, kind, batchSize)
-    for (const clock of CLOCK_KEYS) totals[clock] += counts[clock]
-    if (CLOCK_KEYS.every((clock) => counts[clock] < batchSize)) return totals
+  // each its own transaction, so neither memory nor a transaction grows with it; each clock's next batch
+  // starts where its last one ended (keyset on the threshold and the id), and a clock with a short
+  // batch is done for this sweep
+  const cursors = new Map<ClockKey, Cursor | null>(CLOCK_KEYS.map((clock) => [clock, null]))
+  while (cursors.size > 0) {
+    const batches = await sweepBatch(s, now, kind, batchSize, cursors)
+    for (const [clock, { count, last }] of batches) {
+      totals[clock] += count
+      if (count < batchSize || !last) cursors.delete(clock)
+      else cursors.set(clock, last)
+    }
   }
+  return totals
 }
 
 /**
@@ -42,32 +51,36 @@ const notRecorded = (table: RawBuilder<unknown>, clock: ClockKey) =>
   sql`(select r.complaint_id from ${table} r where r.complaint_id = complaints.id and r.clock = ${clock} and r.cycle = complaints.clock_cycle) is null`
 
 /** breaches (or due-soon warnings) recorded per clock and transaction */
-export const SWEEP_BATCH = 1000
+export const SWEEP_BATCH = 250
 
-async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize: number): Promise<Record<ClockKey, number>> {
+async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize: number, cursors: Map<ClockKey, Cursor | null>): Promise<Map<ClockKey, { count: number; last: Cursor | null }>> {
   return s.db.transaction().execute(async (trx) => {
     const hits: Array<{ clock: ClockKey; rows: Hit[] }> = []
-    for (const clock of CLOCK_KEYS) {
-      const { due } = CLOCK_SQL[clock]
+    for (const [clock, cursor] of cursors) {
+      const { due, warn } = CLOCK_SQL[clock]
+      const at = sql.ref(kind === 'breach' ? due : warn)
+      const after = cursor ? sql`and (${at}, id) > (${cursor.at}, ${cursor.id}::uuid)` : sql``
       const statement = kind === 'breach'
         ? sql<Hit>`with ins as (
             insert into breaches (complaint_id, clock, cycle, due_at, detected_at, department_id, level)
             select id, ${clock}, clock_cycle, ${sql.ref(due)}, ${now}, department_id, level
-            from complaints where ${runningClock(clock, 'due', now)}
+            from complaints where ${runningClock(clock, 'due', now)} ${after}
               and ${notRecorded(sql`breaches`, clock)}
+            order by ${at}, id
             limit ${batchSize}
             on conflict (complaint_id, clock, cycle) do nothing
             returning complaint_id, cycle, due_at)
-          select c.*, ins.cycle as hit_cycle, ins.due_at as hit_due_at from ins join complaints c on c.id = ins.complaint_id`
+          select c.*, ins.cycle as hit_cycle, ins.due_at as hit_due_at, ins.due_at as hit_at from ins join complaints c on c.id = ins.complaint_id`
         : sql<Hit>`with ins as (
             insert into due_soon_notices (complaint_id, clock, cycle, warned_at)
             select id, ${clock}, clock_cycle, ${now}
-            from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now}
+            from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now} ${after}
               and ${notRecorded(sql`due_soon_notices`, clock)}
+            order by ${at}, id
             limit ${batchSize}
             on conflict (complaint_id, clock, cycle) do nothing
             returning complaint_id, cycle)
-          select c.*, ins.cycle as hit_cycle, c.${sql.ref(due)} as hit_due_at from ins join complaints c on c.id = ins.complaint_id`
+          select c.*, ins.cycle as hit_cycle, c.${sql.ref(due)} as hit_due_at, c.${sql.ref(warn)} as hit_at from ins join complaints c on c.id = ins.complaint_id`
       hits.push({ clock, rows: (await statement.execute(trx)).rows })
     }
     const all = hits.flatMap(({ clock, rows }) => rows.map((c) => ({ clock, c })))
@@ -80,15 +93,25 @@ async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', b
     await appendEvents(trx, all.map(({ clock, c }) => ({
       type: kind === 'breach' ? 'sla.breached' : 'sla.due_soon', complaintId: c.id, occurredAt: now, data: complaintEventData(c, facts(clock, c), view),
     })))
-    return Object.fromEntries(hits.map(({ clock, rows }) => [clock, rows.length])) as Record<ClockKey, number>
+    return new Map(hits.map(({ clock, rows }) => [clock, { count: rows.length, last: lastOf(rows) }]))
   })
+}
+
+/** the greatest (threshold, id) of a batch: RETURNING gives no order */
+function lastOf(rows: Hit[]): Cursor | null {
+  let last: Cursor | null = null
+  for (const r of rows) {
+    const at = new Date(r.hit_at)
+    if (!last || at.getTime() > last.at.getTime() || (at.getTime() === last.at.getTime() && r.id > last.id)) last = { at, id: r.id }
+  }
+  return last
 }
 
 export const recordBreaches = (s: Services, now: Date, batchSize = SWEEP_BATCH) => sweep(s, now, 'breach', batchSize)
 export const recordDueSoon = (s: Services, now: Date, batchSize = SWEEP_BATCH) => sweep(s, now, 'due_soon', batchSize)
 
 /** complaints upgraded per transaction: each batch's rows stay locked only while it is written */
-export const ESCALATION_BATCH = 1000
+export const ESCALATION_BATCH = 500
 
 /**
  * docs/escalation.md: a complaint with no closure request by its closure deadline (and not deferred)

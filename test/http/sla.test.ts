@@ -80,8 +80,9 @@ t.test('a backlog of breaches is recorded in bounded batches, each once, each ba
   }
   const result = await recordBreaches({ ...api.app.services, db: api.db.withPlugin(counter) }, api.clock.now(), 5)
   t.same(result, { handover: 12, first_reply: 0, closure: 12, callback: 0 }, 'all 24 breaches in one run')
-  // 5 + 5 + 2 per clock: three batches of four clock statements, a timeline insert and an outbox insert
-  t.equal(queries.length, 3 * 6, `${queries.length} statements`)
+  // 5 + 5 + 2 per clock: the first batch asks all four clocks, the next two only the clocks whose last
+  // batch was full (handover, closure), each batch with a timeline insert and an outbox insert
+  t.equal(queries.length, (4 + 2) + (2 + 2) + (2 + 2), `${queries.length} statements`)
   const breaches = await api.db.selectFrom('breaches').select(['complaint_id', 'clock']).execute()
   t.equal(breaches.length, 24)
   t.equal(new Set(breaches.map((b) => `${b.complaint_id}/${b.clock}`)).size, 24, 'none twice')
@@ -174,6 +175,20 @@ t.test('due-soon: one warning per clock and cycle at 80% of the limit', async (t
   t.same(await recordDueSoon(api.app.services, api.clock.now()), { handover: 0, first_reply: 0, closure: 0, callback: 0 })
   const events = await api.db.selectFrom('outbox_events').select('type').where('complaint_id', '=', c.id).where('type', '=', 'sla.due_soon').execute()
   t.equal(events.length, 1)
+})
+
+t.test('a backlog of due-soon warnings with one threshold instant is taken in batches by (instant, id), each once', async (t) => {
+  const api = await testApp(t, { now: THU_10 })
+  // received at the same instant, so every handover warning falls due at 10:24 to the millisecond:
+  // the batches must page through a tie, which only the id orders
+  const ids: string[] = []
+  for (let i = 0; i < 12; i++) ids.push((await assessedComplaint(api, 'strong', { channel: 'phone' })).id)
+  api.clock.set('2026-11-26T02:25:00Z')
+  t.same(await recordDueSoon(api.app.services, api.clock.now(), 5), { handover: 12, first_reply: 0, closure: 0, callback: 0 }, 'all 12 in one run')
+  const notices = await api.db.selectFrom('due_soon_notices').select(['complaint_id']).where('clock', '=', 'handover').execute()
+  t.same(new Set(notices.map((n) => n.complaint_id)), new Set(ids))
+  t.equal(notices.length, 12, 'none twice')
+  t.same(await recordDueSoon(api.app.services, api.clock.now(), 5), { handover: 0, first_reply: 0, closure: 0, callback: 0 }, 'a second run finds nothing')
 })
 
 t.test('two coordinators on one database: one run per tick, no overlap, a dead holder’s lease expires', async (t) => {
