@@ -1,9 +1,8 @@
 // npm run migrate: applies pending migrations to DATABASE_URL, or to the PGlite data directory,
 // and names what it applied
 import { loadConfig } from '../src/config.js'
-import { openDatabase } from '../src/db/open.js'
-
 import { migrationNames } from '../src/db/migrate.js'
+import { openDatabase } from '../src/db/open.js'
 
 const handle = await openDatabase(loadConfig())
 // a new embedded database starts from the install-time seed: say so, and which migrations it brought

@@ -90,8 +90,8 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
 /**
  * The embedded database made at install time (`npm run build` runs scripts/pglite-seed.ts): an
  * initialised, migrated PGlite cluster, dumped. A new data directory (or an in-memory database: the
- * tests on PGlite) starts from it instead of running
- * initdb in WebAssembly, the longest part of a first `npm start` (3.4 s of 4.7 s in npm run bench);
+ * tests on PGlite) starts from it instead of running initdb in WebAssembly, the longest part of a
+ * first `npm start` (3.4 s of 4.7 s in npm run bench);
  * migrations then apply whatever the seed lacks. Absent (running from the TypeScript sources, or a
  * build without it), a new directory is initialised as before.
  */

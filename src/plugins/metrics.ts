@@ -38,7 +38,7 @@ export default fp(async function metrics(app: FastifyInstance, opts: { schema: s
       reply.header('www-authenticate', 'Bearer realm="metrics"')
       throw new ProblemError({ status: 401, code: 'unauthorized', title: 'Unauthorized', detail: 'send METRICS_TOKEN as `Authorization: Bearer <token>`' })
     },
-    // onRequest refuses every request when there is no token, so there is a registry here
+  // onRequest refuses every request when there is no token, so a request that gets here has a registry
   }, async (_req, reply) => reply.type(registry!.contentType).send(await registry!.metrics()))
 }, { name: 'metrics' })
 

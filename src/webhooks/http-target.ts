@@ -44,9 +44,9 @@ const agentFor = async (allowInsecure: boolean) => {
 
 /** POSTs the event, signed per Standard Webhooks, to the subscription's URL */
 async function send(s: Services, sub: WebhookSubscription, d: WebhookDelivery, body: string, now: Date): Promise<DeliveryOutcome> {
-  // receivers check the signature's timestamp against their own clock: it is the wall-clock time of sending
   const { fetch } = await loadUndici()
   const dispatcher = await agentFor(s.config.WEBHOOK_ALLOW_INSECURE_URLS)
+  // receivers check the signature's timestamp against their own clock: it is the wall-clock time of sending
   const sentAt = new Date()
   const started = performance.now()
   try {
