@@ -3,7 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 
 import { insertKey } from '../src/access/keys.js'
 import { PERMISSIONS, type Role } from '../src/access/policy.js'
 import pg from 'pg'
-import { sql } from 'kysely'
+import { sql, type Kysely, type KyselyPlugin, type OperationNode } from 'kysely'
 import tap, { type Test } from 'tap'
 import { buildApp, createLogger } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../src/config.js'
 /** the key sealing webhook secrets in test apps (a test can pass another, or none, in `env`) */
 export const TEST_SECRETS_KEY = 'kHcMZ3cTF0rJ8a0m3W9xQyq2m6oV7b1DjE4uR5sL8nA='
 import type { Clock } from '../src/context.js'
+import type { Database } from '../src/db/types.js'
 import { createDb, type DbHandle } from '../src/db/create-db.js'
 import { migrateToLatest } from '../src/db/migrate.js'
 import { createContractChecker } from './contract.js'
@@ -264,4 +265,17 @@ export async function scratchDatabase(t: Test, prefix: string): Promise<string> 
   const target = new URL(url)
   target.pathname = `/${name}`
   return target.toString()
+}
+
+/**
+ * The same database, recording every statement sent through it: by default the kind of its operation
+ * node (`InsertQueryNode`, `RawNode` …), or what `label` makes of the node. For tests that count round trips.
+ */
+export function countingStatements(db: Kysely<Database>, label: (node: OperationNode) => string = (node) => node.kind) {
+  const statements: string[] = []
+  const counter: KyselyPlugin = {
+    transformQuery: (args) => { statements.push(label(args.node)); return args.node },
+    transformResult: async (args) => args.result,
+  }
+  return { db: db.withPlugin(counter), statements }
 }

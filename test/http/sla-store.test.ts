@@ -1,17 +1,10 @@
-import type { KyselyPlugin } from 'kysely'
 import t from 'tap'
 import { createSlaStore } from '../../src/sla/store.js'
-import { testDatabase } from '../helper.js'
+import { countingStatements, testDatabase } from '../helper.js'
 
-/** a database handle that counts the statements sent through it */
-async function counted() {
-  const handle = await testDatabase()
-  const queries: string[] = []
-  const counter: KyselyPlugin = {
-    transformQuery: (args) => { queries.push(args.node.kind); return args.node },
-    transformResult: async (args) => args.result,
-  }
-  return { db: handle.db.withPlugin(counter), queries }
+const counted = async () => {
+  const { db, statements } = countingStatements((await testDatabase()).db)
+  return { db, queries: statements }
 }
 
 /**

@@ -1,8 +1,7 @@
-import type { KyselyPlugin } from 'kysely'
 import t from 'tap'
 import { createRunCoordinator } from '../../src/jobs/coordinator.js'
 import { escalateOverdue, recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
-import { metricsHeaders, testApp, webComplaint, type TestApp } from '../helper.js'
+import { countingStatements, metricsHeaders, testApp, webComplaint, type TestApp } from '../helper.js'
 import { DEFAULT_SLA_POLICY } from '../../src/domain/sla.js'
 
 /** a complaint assessed to the service station at the test clock's current time */
@@ -54,12 +53,8 @@ t.test('the sweep is one set-based statement per clock kind, however many compla
   const api = await testApp(t, { now: THU_10 })
   for (let i = 0; i < 12; i++) await assessedComplaint(api, i % 2 ? 'moderate' : 'strong')
   api.clock.set('2026-12-15T02:00:00Z')
-  const queries: string[] = []
-  const counter: KyselyPlugin = {
-    transformQuery: (args) => { queries.push(args.node.kind); return args.node },
-    transformResult: async (args) => args.result,
-  }
-  const services = { ...api.app.services, db: api.db.withPlugin(counter) }
+  const { db, statements: queries } = countingStatements(api.db)
+  const services = { ...api.app.services, db }
   const result = await recordBreaches(services, api.clock.now())
   t.equal(result.handover + result.closure, 24, 'every complaint breached handover and closure')
   t.equal(queries.length, 4 + 2, 'four clock statements, then one timeline insert and one outbox insert')
@@ -73,12 +68,8 @@ t.test('a backlog of breaches is recorded in bounded batches, each once, each ba
   const ids: string[] = []
   for (let i = 0; i < 12; i++) ids.push((await assessedComplaint(api, i % 2 ? 'moderate' : 'strong')).id)
   api.clock.set('2026-12-15T02:00:00Z')
-  const queries: string[] = []
-  const counter: KyselyPlugin = {
-    transformQuery: (args) => { queries.push(args.node.kind); return args.node },
-    transformResult: async (args) => args.result,
-  }
-  const result = await recordBreaches({ ...api.app.services, db: api.db.withPlugin(counter) }, api.clock.now(), 5)
+  const { db, statements: queries } = countingStatements(api.db)
+  const result = await recordBreaches({ ...api.app.services, db }, api.clock.now(), 5)
   t.same(result, { handover: 12, first_reply: 0, closure: 12, callback: 0 }, 'all 24 breaches in one run')
   // 5 + 5 + 2 per clock: the first batch asks all four clocks, the next two only the clocks whose last
   // batch was full (handover, closure), each batch with a timeline insert and an outbox insert
@@ -361,16 +352,11 @@ t.test('escalation is set-based in bounded batches: a backlog clears in one run,
   const ids: string[] = []
   for (let i = 0; i < 25; i++) ids.push((await assessedComplaint(api, i % 3 === 0 ? 'moderate' : 'general')).id)
   api.clock.set('2026-12-10T02:00:00.123Z')
-  const statements: string[] = []
-  const counter: KyselyPlugin = {
-    transformQuery: (args) => {
-      const node = args.node as { kind: string; sqlFragments?: readonly string[] }
-      statements.push(node.kind === 'RawNode' && node.sqlFragments?.[0]?.trimStart().startsWith('update complaints') ? 'UpdateComplaints' : node.kind)
-      return args.node
-    },
-    transformResult: async (args) => args.result,
-  }
-  const result = await escalateOverdue({ ...api.app.services, db: api.db.withPlugin(counter) }, api.clock.now(), 10)
+  const { db, statements } = countingStatements(api.db, (node) => {
+    const raw = node as { kind: string; sqlFragments?: readonly string[] }
+    return raw.kind === 'RawNode' && raw.sqlFragments?.[0]?.trimStart().startsWith('update complaints') ? 'UpdateComplaints' : raw.kind
+  })
+  const result = await escalateOverdue({ ...api.app.services, db }, api.clock.now(), 10)
   t.equal(result.escalated, 25, 'every overdue complaint upgraded in one run')
   t.same(new Set(result.ids), new Set(ids))
   t.equal(statements.filter((k) => k === 'UpdateQueryNode').length, 0, 'no complaint updated on its own')
