@@ -90,16 +90,22 @@ const preconditions: Partial<Record<Action, Precondition>> = {
     : null),
 }
 
+const fitsStatus = (c: Complaint, action: Action) => (TRANSITIONS[action] as readonly string[]).includes(c.status)
+
 function refusal(c: Complaint, action: Action, ctx: StateContext): Refusal | null {
-  if (!(TRANSITIONS[action] as readonly string[]).includes(c.status)) {
-    return { status: 409, detail: `cannot ${action} a complaint in status ${c.status}` }
-  }
+  if (!fitsStatus(c, action)) return { status: 409, detail: `cannot ${action} a complaint in status ${c.status}` }
   return preconditions[action]?.(c, ctx) ?? null
 }
 
-/** what a caller may do next: the actions whose state rules pass now (rules about the body aside) */
+const CALLER_ACTIONS = ACTIONS.filter((a) => !SYSTEM_ACTIONS.includes(a))
+
+/**
+ * what a caller may do next: the actions whose state rules pass now (rules about the body aside) —
+ * `refusal(…) === null`, without writing out the refusal of each action that does not fit the status
+ * (every response carries this list)
+ */
 export function allowedActions(c: Complaint, ctx: StateContext): Action[] {
-  return ACTIONS.filter((a) => !SYSTEM_ACTIONS.includes(a) && refusal(c, a, ctx) === null)
+  return CALLER_ACTIONS.filter((a) => fitsStatus(c, a) && (preconditions[a]?.(c, ctx) ?? null) === null)
 }
 
 /** the problem a refused action answers with: 409 with the current state and what is allowed, or 422 naming the missing fact */
