@@ -10,6 +10,12 @@ import pg from 'pg'
 export const root = fileURLToPath(new URL('../..', import.meta.url))
 export const ADMIN_KEY = `cpk_bench_${randomBytes(24).toString('hex')}`
 export const SECRETS_KEY = randomBytes(32).toString('base64')
+/**
+ * The node flags `npm start` and `npm run job` run the service with (package.json config.nodeFlags:
+ * source maps and the V8 heap sizing, README "Performance"): the bench measures the service as it is
+ * run, the baseline server with node's defaults.
+ */
+export const SERVICE_NODE_FLAGS: string[] = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).config.nodeFlags as string).split(/\s+/)
 
 export interface Options {
   n: number
@@ -112,12 +118,12 @@ export interface Child {
 }
 
 /**
- * Spawns `node <script>` and polls `readyPath` on the port it prints (`listening on http://…` or the
+ * Spawns `node [flags] <script>` and polls `readyPath` on the port it prints (`listening on http://…` or the
  * service's `API docs: http://…/docs`) until 200. `readyMs` is spawn → first 200.
  */
-export async function startChild(script: string, env: Record<string, string | undefined>, readyPath: string, timeoutMs = 120_000): Promise<Child> {
+export async function startChild(script: string, env: Record<string, string | undefined>, readyPath: string, nodeFlags: string[] = [], timeoutMs = 120_000): Promise<Child> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [script], { cwd: root, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn(process.execPath, [...nodeFlags, script], { cwd: root, env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   const out = { text: '' }
   // the start-up lines, and the first of the log under load: enough to say why it failed
   const keep = (d: Buffer) => { if (out.text.length < 200_000) out.text += d }

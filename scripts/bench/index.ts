@@ -14,7 +14,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { encodeCursor } from '../../src/http/keyset.js'
 import {
-  ADMIN_KEY, call, createDatabase, dbUrl, dropDatabase, fmt, interleaved, load, median, root, rssMb, runNode, serverOf, serviceEnv, shed, sleep, startChild, table,
+  ADMIN_KEY, call, createDatabase, dbUrl, dropDatabase, fmt, interleaved, load, median, root, rssMb, runNode, serverOf, SERVICE_NODE_FLAGS, serviceEnv, shed, sleep, startChild, table,
   type Child, type Options, type Row, type Section,
 } from './common.js'
 import { generate, type GenerateResult } from './generate.js'
@@ -157,7 +157,7 @@ async function reports(ctx: Ctx): Promise<Section> {
 async function sweep(ctx: Ctx): Promise<Section> {
   const { url, generated } = ctx
   console.log('  sla-sweep job in a child process (compiled, as npm run job -- sla-sweep)')
-  const out = await runNode(['--enable-source-maps', 'dist/scripts/bench/sweep-child.js'], serviceEnv(url, { LOG_LEVEL: 'warn' }))
+  const out = await runNode([...SERVICE_NODE_FLAGS, 'dist/scripts/bench/sweep-child.js'], serviceEnv(url, { LOG_LEVEL: 'warn' }))
   const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{"breaches"'))
   if (!line) throw new Error(`the sweep child printed no result:\n${out}`)
   const r = JSON.parse(line) as { breaches: Record<string, number>; breachMs: number; escalated: number; escalateMs: number; totalMs: number; maxRssMb: number; rssBeforeMb: number }
@@ -178,11 +178,11 @@ async function startup(ctx: Ctx): Promise<Section> {
   const { options, url } = ctx
   const runs = options.smoke ? 1 : 3
   const idleMs = options.smoke ? 500 : 3000
-  const measure = async (label: string, script: string, env: () => Record<string, string | undefined>, ready: string) => {
+  const measure = async (label: string, script: string, env: () => Record<string, string | undefined>, ready: string, nodeFlags: string[] = SERVICE_NODE_FLAGS) => {
     const readyMs: number[] = []
     const rss: number[] = []
     for (let i = 0; i < runs; i++) {
-      const child = await startChild(script, env(), ready)
+      const child = await startChild(script, env(), ready, nodeFlags)
       readyMs.push(child.readyMs)
       await sleep(idleMs)
       rss.push(rssMb(child.child.pid!))
@@ -199,7 +199,7 @@ async function startup(ctx: Ctx): Promise<Section> {
     return serviceEnv(undefined, { DATA_DIR: dir })
   }, '/readyz')
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
-  const bare = await measure('bare Fastify', 'dist/scripts/bench/baseline-server.js', () => ({ DATABASE_URL: url, PORT: '0' }), '/hello')
+  const bare = await measure('bare Fastify', 'dist/scripts/bench/baseline-server.js', () => ({ DATABASE_URL: url, PORT: '0' }), '/hello', [])
   return {
     title: `Start-up to ready (spawn → first 200 from /readyz; median of ${runs}) and idle RSS (${idleMs / 1000} s after ready)`,
     rows: [
@@ -245,7 +245,7 @@ async function main() {
     const needServers = parts.some((p) => p === 'reads' || p === 'intake' || p === 'reports')
     let keys = { cs: '', management: '' }
     if (needServers) {
-      service = await startChild('dist/src/server.js', serviceEnv(url), '/readyz')
+      service = await startChild('dist/src/server.js', serviceEnv(url), '/readyz', SERVICE_NODE_FLAGS)
       baseline = await startChild('dist/scripts/bench/baseline-server.js', { DATABASE_URL: url, PORT: '0', DB_POOL_SIZE: '10' }, '/hello')
       const make = async (role: string) => {
         const res = await call(service!.base, ADMIN_KEY, 'POST', '/v1/admin/api-keys', { name: `bench ${role}`, role })

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -161,6 +161,21 @@ async function signal(server: Server, target: 'npm' | 'group' | 'server', name: 
   process.kill(pid, name)
   await waitFor(server, /shutting down/, 5_000).catch(() => undefined)
 }
+
+t.test('every script that runs the compiled service, and the container, start node with the same flags (package.json config.nodeFlags)', async (t) => {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>; config: { nodeFlags: string } }
+  const flags = pkg.config.nodeFlags.split(/\s+/)
+  t.ok(flags.includes('--enable-source-maps'), 'stack traces name the TypeScript sources')
+  t.ok(flags.some((f) => f.startsWith('--max-semi-space-size=')) && flags.some((f) => f.startsWith('--heap-growing-percent=')), 'the heap sizing of README "Performance"')
+  // build's last step writes the PGlite seed at install time: a build tool, not the service
+  const runsDist = Object.entries(pkg.scripts).filter(([name, command]) => name !== 'build' && /\bnode\b[^&]*dist\//.test(command))
+  t.ok(runsDist.length >= 5, `${runsDist.map(([name]) => name).join(', ')}`)
+  for (const [name, command] of runsDist) {
+    for (const run of command.split('&&').filter((part) => /\bnode\b.*dist\//.test(part))) t.match(run, /\bnode \$npm_package_config_nodeFlags dist\//, `${name}: ${run.trim()}`)
+  }
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))
+  t.same(cmd && JSON.parse(cmd[1]!), ['node', ...flags, 'dist/src/server.js'], 'the Dockerfile runs what npm start runs')
+})
 
 t.test('npm start, SIGTERM to the npm process alone: in-flight requests finish, then everything exits 0', async (t) => {
   const r = await shutdownUnderLoad(t, 'SIGTERM to npm', (server) => signal(server, 'npm', 'SIGTERM'))
