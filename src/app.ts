@@ -9,7 +9,6 @@ import { secretBox } from './webhooks/secrets.js'
 import { systemClock, type Clock, type Services } from './context.js'
 import type { DbHandle } from './db/create-db.js'
 import { createSlaStore } from './sla/store.js'
-import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
 import jobRoutes from './jobs/routes.js'
@@ -29,6 +28,7 @@ import metrics from './plugins/metrics.js'
 import { ProblemError } from './errors.js'
 import problems, { clientErrorHandler } from './plugins/problems.js'
 import overload from './plugins/overload.js'
+import securityHeaders from './plugins/security-headers.js'
 import validation from './plugins/validation.js'
 import systemRoutes from './system/routes.js'
 
@@ -173,8 +173,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   })
 
   // external and shared plugins first, then the features that use them
-  // upgrade-insecure-requests would send the docs UI's own scripts to https on a plain-http install
-  await app.register(helmet, { contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } } })
+  await app.register(securityHeaders)
   await app.register(validation)
   await app.register(problems)
   // before anything that costs: a saturated replica answers 503 at once
