@@ -212,11 +212,27 @@ async function startup(ctx: Ctx): Promise<Section> {
   }
 }
 
+const CPU_CHECK_NOTE = 'the same virtual machine runs at different speeds from hour to hour: cpuCheckMs (a fixed loop, median of 3, at the start and the end) says how fast it was during this run; the ratios against baselines measured interleaved in the same run are the figures to compare across runs'
+
+/** how fast this machine is right now: a fixed integer loop of 10^8 steps, median of three, in ms */
+function cpuCheck(): number {
+  const times: number[] = []
+  for (let run = 0; run < 3; run++) {
+    const t0 = performance.now()
+    let sum = 0
+    for (let i = 0; i < 100_000_000; i++) sum = (sum + i) | 0
+    if (sum === 42) console.log('')
+    times.push(performance.now() - t0)
+  }
+  return median(times)
+}
+
 async function main() {
   const { options, parts } = parseOptions(process.argv.slice(2))
   const started = performance.now()
   const load0 = os.loadavg()
-  console.log(`# npm run bench — N = ${fmt(options.n)}${options.smoke ? ' (smoke)' : ''}, parts: ${parts.join(', ')}; ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(2)).join(' ')}`)
+  const cpuCheckMs = cpuCheck()
+  console.log(`# npm run bench — N = ${fmt(options.n)}${options.smoke ? ' (smoke)' : ''}, parts: ${parts.join(', ')}; ${os.cpus().length} cores, load average ${load0.map((x) => x.toFixed(2)).join(' ')}; CPU check ${cpuCheckMs.toFixed(0)} ms`)
   const name = await createDatabase(options.server)
   const url = dbUrl(options.server, name)
   const sections: Section[] = []
@@ -283,7 +299,7 @@ async function main() {
   const all = sections.flatMap((x) => x.rows)
   const results = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), loadAverageAtStart: load0, loadAverageAtEnd: os.loadavg(), note: 'shared with other work (CI) while measured: ratios against baselines measured interleaved in the same run are the figures to read' },
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), loadAverageAtStart: load0, loadAverageAtEnd: os.loadavg(), cpuCheckMs, cpuCheckMsAtEnd: cpuCheck(), note: CPU_CHECK_NOTE },
     node: process.version, postgres: postgresVersion, n: options.n, smoke: options.smoke, parts,
     options: { rounds: options.rounds, intakeSeconds: options.intakeSeconds, readSeconds: options.readSeconds, connections: options.connections },
     seconds, sections, errors,
@@ -291,7 +307,7 @@ async function main() {
   }
   mkdirSync(path.dirname(options.out), { recursive: true })
   writeFileSync(options.out, JSON.stringify(results, null, 2) + '\n')
-  console.log(`\n# All figures (N = ${fmt(options.n)}, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, PostgreSQL ${postgresVersion}, ${os.cpus().length} cores; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')})\n`)
+  console.log(`\n# All figures (N = ${fmt(options.n)}, ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, PostgreSQL ${postgresVersion}, ${os.cpus().length} cores; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}; CPU check ${cpuCheckMs.toFixed(0)} ms)\n`)
   console.log(table(all))
   console.log(`\n${results.summary.pass} pass, ${results.summary.fail} fail (a missed target does not fail the run); ${errors.length} part(s) broke; ${seconds.toFixed(0)} s; results in ${path.relative(process.cwd(), options.out) || options.out}`)
   if (errors.length > 0) process.exit(1)
