@@ -28,11 +28,12 @@ export interface DtoView {
 export function toComplaintDto(c: Complaint, view: DtoView): ComplaintDto {
   // completes the record object instead of copying it into a new one: this runs for every complaint
   // of every list page (50 × some 70 fields) and every event
-  const dto = complaintRecord(c) as ComplaintDto
-  if (view.maskPii) dto.complainant = maskPii(dto.complainant)
-  dto.allowedActions = allowedActions(c, view)
-  dto.clocks = clockViews(c, view.now, view.calendar).map((v) => ({ ...v, dueAt: iso(v.dueAt), stoppedAt: iso(v.stoppedAt) }))
-  return dto
+  const record = complaintRecord(c)
+  if (view.maskPii) record.complainant = maskPii(record.complainant)
+  return Object.assign(record, {
+    allowedActions: allowedActions(c, view),
+    clocks: clockViews(c, view.now, view.calendar).map((v) => ({ ...v, dueAt: iso(v.dueAt), stoppedAt: iso(v.stoppedAt) })),
+  })
 }
 
 /** the stored state of a complaint in API names: what events and the audit log carry (nothing computed as of now) */
