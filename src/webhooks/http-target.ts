@@ -36,7 +36,8 @@ const agentFor = async (allowInsecure: boolean) => {
   let agent = agents.get(allowInsecure)
   if (!agent) {
     const { Agent } = await loadUndici()
-    agent = new Agent(allowInsecure ? {} : { connect: { lookup: publicOnlyLookup as never } })
+    // deliveries that started together all waited for the import: the first to get here makes the agent
+    agent = agents.get(allowInsecure) ?? new Agent(allowInsecure ? {} : { connect: { lookup: publicOnlyLookup as never } })
     agents.set(allowInsecure, agent)
   }
   return agent
