@@ -192,8 +192,8 @@ async function startup(ctx: Ctx): Promise<Section> {
     return { readyMs, rssMb: rss, medianReadyMs: median(readyMs), medianRssMb: median(rss) }
   }
   const dirs: string[] = []
-  const pg = await measure('service on Postgres', 'dist/src/server.js', () => serviceEnv(url), '/readyz')
-  const pglite = await measure('service on a fresh PGlite', 'dist/src/server.js', () => {
+  const pg = await measure('service on Postgres', 'dist/server.js', () => serviceEnv(url), '/readyz')
+  const pglite = await measure('service on a fresh PGlite', 'dist/server.js', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-pglite-'))
     dirs.push(dir)
     return serviceEnv(undefined, { DATA_DIR: dir })
@@ -263,7 +263,7 @@ async function main() {
     const needServers = parts.some((p) => p === 'reads' || p === 'intake' || p === 'reports')
     let keys = { cs: '', management: '' }
     if (needServers) {
-      service = await startChild('dist/src/server.js', serviceEnv(url), '/readyz', SERVICE_NODE_FLAGS)
+      service = await startChild('dist/server.js', serviceEnv(url), '/readyz', SERVICE_NODE_FLAGS)
       baseline = await startChild('dist/scripts/bench/baseline-server.js', { DATABASE_URL: url, PORT: '0', DB_POOL_SIZE: '10' }, '/hello')
       const make = async (role: string) => {
         const res = await call(service!.base, ADMIN_KEY, 'POST', '/v1/admin/api-keys', { name: `bench ${role}`, role })

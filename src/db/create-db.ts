@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
 import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
+import { BUILD_DIR } from '../layout.js'
 import type { Database } from './types.js'
 
 export interface DbHandle {
@@ -95,11 +95,7 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
  * migrations then apply whatever the seed lacks. Absent (running from the TypeScript sources, or a
  * build without it), a new directory is initialised as before.
  */
-export const PGLITE_SEED = (() => {
-  const here = fileURLToPath(import.meta.url)
-  // dist/src/db/create-db.js when built, src/db/create-db.ts when run from the sources: the seed is in dist/
-  return path.resolve(path.dirname(here), here.endsWith('.js') ? '../..' : '../../dist', 'pglite-seed.tar.gz')
-})()
+export const PGLITE_SEED = path.join(BUILD_DIR, 'pglite-seed.tar.gz')
 
 /** the seed, for an in-memory database or a data directory that holds no cluster yet */
 function seedFor(dataDir: string | undefined): Blob | undefined {

@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { FileMigrationProvider, Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely'
+import { LAYOUT_ROOT } from '../layout.js'
 import type { Database } from './types.js'
 
 /**
  * `migrations/` beside `src/`: the TypeScript sources when running from them (tests, tsx), the
- * compiled `dist/migrations/*.js` when running the build (`dist/src/db/migrate.js`).
+ * compiled `dist/migrations/*.js` when running the build (`dist/src/…` or the bundle `dist/server.js`).
  */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
+export const MIGRATIONS_DIR = path.join(LAYOUT_ROOT, 'migrations')
 
 function migrator(db: Kysely<Database>, schema: string): Migrator {
   return new Migrator({

@@ -49,7 +49,7 @@ export interface ServerProcess {
 
 /** the compiled server on `databaseUrl`, in its own process group; resolves when it listens */
 export async function startServer(t: Test, databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['dist/src/server.js'], {
+  const child = spawn(process.execPath, ['dist/server.js'], {
     cwd: root,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

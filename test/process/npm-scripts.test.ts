@@ -174,7 +174,9 @@ t.test('every script that runs the compiled service, and the container, start no
     for (const run of command.split('&&').filter((part) => /\bnode\b.*dist\//.test(part))) t.match(run, /\bnode \$npm_package_config_nodeFlags dist\//, `${name}: ${run.trim()}`)
   }
   const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(path.join(root, 'Dockerfile'), 'utf8'))
-  t.same(cmd && JSON.parse(cmd[1]!), ['node', ...flags, 'dist/src/server.js'], 'the Dockerfile runs what npm start runs')
+  const started = /dist\/\S+/.exec(pkg.scripts.start ?? '')?.[0]
+  t.equal(started, 'dist/server.js', 'npm start runs the service bundle (scripts/bundle.ts)')
+  t.same(cmd && JSON.parse(cmd[1]!), ['node', ...flags, started], 'the Dockerfile runs what npm start runs')
 })
 
 t.test('npm start, SIGTERM to the npm process alone: in-flight requests finish, then everything exits 0', async (t) => {
