@@ -4,9 +4,10 @@ import type { ComplaintDto, ComplaintRecordDto } from './schemas.js'
 import { maskPii } from '../access/pii.js'
 import { clockViews } from '../domain/clocks.js'
 import type { BusinessCalendar } from '../domain/calendar.js'
+import { isoString } from '../http/instants.js'
 
-export const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
-const isoReq = (d: Date): string => d.toISOString()
+export const iso = (d: Date | null): string | null => (d ? isoString(d) : null)
+const isoReq = (d: Date): string => isoString(d)
 
 /** the ETag of a complaint is its version */
 export const etagOf = (c: Pick<Complaint, 'version'>) => `"${c.version}"`

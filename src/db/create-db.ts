@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, type LogEvent } from 'kysely'
 import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { BUILD_DIR } from '../layout.js'
+import { parseTimestamptz } from './timestamps.js'
 import type { Database } from './types.js'
 
 export interface DbHandle {
@@ -42,11 +43,14 @@ export interface DbOptions {
 }
 
 // int8 comes back as a string from pg and as a number from PGlite: make both numbers.
-// Our int8 columns are identity keys far below 2^53.
-const INT8_OID = 20
+// Our int8 columns are identity keys far below 2^53. timestamptz: the same Date as pg's parser, sooner.
+const int8 = (value: string) => Number(value)
 const pgTypes = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'),
+    format === 'binary' ? pg.types.getTypeParser(oid, 'binary')
+    : oid === pg.types.builtins.INT8 ? int8
+    : oid === pg.types.builtins.TIMESTAMPTZ ? parseTimestamptz
+    : pg.types.getTypeParser(oid, 'text'),
 }
 
 export async function createDb(options: DbOptions): Promise<DbHandle> {

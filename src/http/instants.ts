@@ -34,3 +34,37 @@ export function isValidDate(text: string): boolean {
   // years, not Date.UTC: it reads years 0–99 as 1900–1999
   return y >= 1900 && y <= 2999 && validDate(y, mo, d)
 }
+
+const DAY_MS = 86_400_000
+const YEAR_1000 = Date.UTC(1000, 0, 1)
+const YEAR_10000 = Date.UTC(10_000, 0, 1)
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'))
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
+
+/**
+ * `date.toISOString()`, in about half the time for the years 1000–9999 (calendar arithmetic of H. Hinnant's
+ * `civil_from_days` instead of V8's runtime call); other years, and an invalid date (RangeError), go to
+ * toISOString itself. A complaint shows some 25 instants and a list page 50 complaints: in a CPU profile
+ * of list pages, toISOString was the second-largest cost of our own code.
+ */
+export function isoString(date: Date): string {
+  const t = date.getTime()
+  if (!(t >= YEAR_1000 && t < YEAR_10000)) return date.toISOString()
+  const days = Math.floor(t / DAY_MS)
+  const z = days + 719_468
+  const era = Math.floor(z / 146_097)
+  const dayOfEra = z - era * 146_097
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365)
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100))
+  const mp = Math.floor((5 * dayOfYear + 2) / 153)
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp < 10 ? mp + 3 : mp - 9
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+  let rest = t - days * DAY_MS
+  const ms = rest % 1000
+  rest = (rest - ms) / 1000
+  const seconds = rest % 60
+  rest = (rest - seconds) / 60
+  const minutes = rest % 60
+  return `${year}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}T${TWO_DIGITS[(rest - minutes) / 60]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[ms]}Z`
+}
