@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
@@ -29,4 +29,17 @@ t.test('a new data directory starts from the install-time seed, is migrated, and
   const kept = await sql<{ n: number }>`select count(*)::int as n from departments where id = 'seed-test'`.execute(again.db)
   t.equal(kept.rows[0]!.n, 1, 'reopened, not re-seeded: what was written is there')
   await again.close()
+})
+
+t.test('a start stopped while the seed was being written seeds again: PG_VERSION, the mark of a cluster, is written last', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'seed-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  // what an interrupted first start leaves: some of the cluster's files, one of them cut short, no PG_VERSION
+  mkdirSync(path.join(dir, 'global'))
+  writeFileSync(path.join(dir, 'global', 'pg_control'), 'cut short')
+  const db = await createDb({ dataDir: dir })
+  t.equal(db.seeded, true, 'the directory was seeded')
+  t.same(await migrationsPending(db.db), [], 'and opens as a migrated database')
+  t.equal(readFileSync(path.join(dir, 'PG_VERSION'), 'utf8').trim(), '17', 'PG_VERSION is in place once the rest is')
+  await db.close()
 })
