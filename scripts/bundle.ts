@@ -1,7 +1,7 @@
 // Part of `npm run build`, after tsc: the service's entry point and the code it imports, written as one
 // module, dist/server.js, which `npm start` and the Docker image run. Start-up on these machines was
 // mostly Node resolving, reading and compiling modules one by one: ~110 of our own and ~700 of TypeBox
-// (npm run bench: 1.55 s → 1.08–1.2 s to ready in alternating runs on one database). Only our code and
+// (spawn to ready, alternating on one database: medians of 1.55–1.84 s → 1.17–1.21 s). Only our code and
 // TypeBox (which nothing else loads at run time) go in; every other package stays an ordinary import
 // from node_modules, so each has one copy — the migrations, loaded from dist/migrations/ at start-up,
 // import the same kysely the service does. The source map chains through tsc's, back to src/*.ts.

@@ -120,8 +120,9 @@ const CLUSTER_MARK = 'PG_VERSION'
 /**
  * A data directory that holds no cluster yet gets the seed's files, written by Node (tar) rather than by
  * PGlite's `loadDataDir`, whose file system opened each of the seed's ~1,200 files slowly (0.85 s of a
- * 4.5 s first start in a CPU profile; seeding and opening took 1.9–2.2 s that way, 1.0–1.3 s this way). PG_VERSION is written last, so a start interrupted while seeding
- * seeds again. False when there is a cluster already or no seed (a new cluster is then initialised).
+ * 4.5 s first start in a CPU profile; seeding and opening took 1.9–2.2 s that way, 1.0–1.3 s this way).
+ * PG_VERSION is written last, so a start interrupted while seeding seeds again. False when there is a
+ * cluster already or no seed (a new cluster is then initialised).
  */
 async function seedDataDir(dataDir: string): Promise<boolean> {
   if (existsSync(path.join(dataDir, CLUSTER_MARK)) || !existsSync(PGLITE_SEED)) return false
