@@ -15,7 +15,7 @@ export const etagOf = (c: Pick<Complaint, 'version'>) => `"${c.version}"`
 export const camel = (column: string) => column.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase())
 
 /** a column value as it appears in the API (timeline before/after) */
-export const apiValue = (v: unknown): unknown => (v instanceof Date ? v.toISOString() : v)
+export const apiValue = (v: unknown): unknown => (v instanceof Date ? isoString(v) : v)
 
 /** what a response shows as of the moment it is produced, and to whom */
 export interface DtoView {
