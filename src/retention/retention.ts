@@ -64,7 +64,8 @@ export async function previewRetention(s: Services, now: Date): Promise<Retentio
 async function rewrite(trx: Transaction<Database>, table: 'complaint_timeline' | 'audit_log' | 'outbox_events', columns: string[], rows: Array<Record<string, unknown>>): Promise<number> {
   if (rows.length === 0) return 0
   const changed = rows.map((r) => Object.fromEntries([['id', r.id], ...columns.map((c) => [c, anonymiseJson(r[c])])]))
-  const types = columns.map((c) => `${c} jsonb`).join(', ')
+  // outbox payloads are json (the text as sent), the rest jsonb
+  const types = columns.map((c) => `${c} ${table === 'outbox_events' ? 'json' : 'jsonb'}`).join(', ')
   const result = await sql`update ${sql.table(table)} t set ${sql.join(columns.map((c) => sql`${sql.ref(c)} = x.${sql.ref(c)}`))}
     from jsonb_to_recordset(${JSON.stringify(changed)}::jsonb) as x(id bigint, ${sql.raw(types)})
     where t.id = x.id`.execute(trx)

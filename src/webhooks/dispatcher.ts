@@ -124,7 +124,8 @@ export async function dispatchOnce(s: Services, opts: DispatchOptions = {}): Pro
   const due = await claim(s, now, opts.concurrency ?? 10)
   if (due.length === 0) return { fannedOut, sent: 0, succeeded: 0, failed: 0 }
   const subs = new Map((await s.db.selectFrom('webhook_subscriptions').selectAll().where('id', 'in', [...new Set(due.map((d) => d.subscription_id))]).execute()).map((x) => [x.id, x]))
-  const bodies = new Map((await s.db.selectFrom('outbox_events').select(['event_id', 'payload']).where('event_id', 'in', due.map((d) => d.event_id)).execute()).map((e) => [e.event_id, JSON.stringify(e.payload)]))
+  // the payload's text as the outbox wrote it (a json column keeps it byte for byte): the body signed and sent
+  const bodies = new Map((await s.db.selectFrom('outbox_events').select(['event_id', sql<string>`payload::text`.as('body')]).where('event_id', 'in', due.map((d) => d.event_id)).execute()).map((e) => [e.event_id, e.body]))
   const results = await Promise.all(due.map(async (d) => {
     const sub = subs.get(d.subscription_id)!
     // a target that throws (a bug, the database gone) fails this attempt, to be retried, not the whole round

@@ -65,6 +65,9 @@ t.test('every delivery is signed per Standard Webhooks; a tampered body fails ve
   const first = rx.state.received.find((r) => JSON.parse(r.body).type === 'complaint.received')!
   const envelope = JSON.parse(first.body)
   t.equal(envelope.id, first.id, 'webhook-id is the event id')
+  const stored = await sql<{ text: string }>`select payload::text as text from outbox_events where event_id = ${first.id}`.execute(api.db)
+  t.equal(first.body, stored.rows[0]!.text, 'the body is the payload as the outbox wrote it, byte for byte')
+  t.ok(first.body.startsWith(`{"id":"${first.id}","type":"complaint.received","occurredAt":`), 'in the envelope\'s own order')
   t.match(envelope.id, /^msg_[0-9a-f]{8}-[0-9a-f]{4}-7/, 'a UUIDv7')
   t.equal(envelope.data.complaint.version, 1)
   t.same(envelope.data.complaint.complainant.externalIds, [{ system: 'wukong', customerId: '1024' }], 'the CRM id travels with the event')
