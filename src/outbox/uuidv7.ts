@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 
-/** UUIDv7 (RFC 9562): 48-bit Unix milliseconds then random bits, so event ids sort by time */
+/**
+ * UUIDv7 (RFC 9562): 48-bit Unix milliseconds then random bits, so event ids sort by time. The random
+ * bits are a v4 UUID's (Node draws those from a cached block of entropy, where a `randomBytes(16)` per
+ * id cost a system call each: 0.15 s of a 21,000-event sweep): its first 48 bits give way to the time,
+ * its version nibble to 7, and its variant bits are already RFC 9562's.
+ */
 export function uuidv7(now = Date.now()): string {
-  const bytes = randomBytes(16)
-  bytes.writeUIntBE(now, 0, 6)
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80
-  const hex = bytes.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  const time = now.toString(16).padStart(12, '0')
+  const random = randomUUID() // xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`
 }
