@@ -9,34 +9,65 @@ import { appendTimeline } from '../complaints/repository.js'
 import { appendEvents } from '../outbox/outbox.js'
 import { complaintEventData, eventView } from '../complaints/events.js'
 import { ProblemError } from '../errors.js'
+import { isoString } from '../http/instants.js'
 
 
-type Hit = Complaint & { hit_cycle: number; hit_due_at: Date; hit_at: Date }
-/** where a clock's scan of this sweep has got to: its threshold instant and complaint id, in index order */
-type Cursor = { at: Date; id: string }
+type Hit = Complaint & { hit_cycle: number; hit_due_at: Date; hit_key: string }
+/**
+ * where a clock's scan has got to: the threshold as `keyOf` writes it (to the microsecond, which a Date
+ * cannot hold, and in an order plain string comparison keeps) and the complaint id, in index order
+ */
+type Cursor = { key: string; id: string }
+
+/** an instant as fixed-width UTC text to the microsecond, and back: exact, and ordered as text */
+const keyOf = (instant: RawBuilder<unknown>) => sql`to_char(${instant} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`
+const fromKey = (key: string) => sql`(${key}::timestamp at time zone 'UTC')`
 
 /**
  * Records every clock that passed its deadline (or its due-soon threshold) once per cycle: one
- * set-based statement per clock kind, over the deadline indexes, whose rows then get their timeline
- * entries and events in two more statements. Nothing is loaded one complaint at a time, and a backlog
- * is taken `batchSize` per clock and transaction.
+ * set-based statement per clock and batch, over the deadline indexes, whose rows then get their
+ * timeline entries and events in two more statements. Nothing is loaded one complaint at a time, and a
+ * backlog (the first sweep after an outage, a holiday's worth of deadlines) is taken `batchSize` per
+ * clock and transaction, so neither memory nor a transaction grows with it.
  */
-async function sweep(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize = SWEEP_BATCH): Promise<Record<ClockKey, number>> {
+async function sweep(s: Services, now: Date, kind: Kind, batchSize = SWEEP_BATCH): Promise<Record<ClockKey, number>> {
   const totals = Object.fromEntries(CLOCK_KEYS.map((clock) => [clock, 0])) as Record<ClockKey, number>
-  // a backlog (the first sweep after an outage, a holiday's worth of deadlines) is recorded in batches,
-  // each its own transaction, so neither memory nor a transaction grows with it; each clock's next batch
-  // starts where its last one ended (keyset on the threshold and the id), and a clock with a short
-  // batch is done for this sweep
-  const cursors = new Map<ClockKey, Cursor | null>(CLOCK_KEYS.map((clock) => [clock, null]))
-  while (cursors.size > 0) {
-    const batches = await sweepBatch(s, now, kind, batchSize, cursors)
-    for (const [clock, { count, last }] of batches) {
-      totals[clock] += count
-      if (count < batchSize || !last) cursors.delete(clock)
-      else cursors.set(clock, last)
-    }
-  }
+  for (const clock of CLOCK_KEYS) totals[clock] = await sweepClock(s, now, kind, batchSize, clock)
   return totals
+}
+
+type Kind = 'breach' | 'due_soon'
+
+/** batches of one clock in flight at once (README: Performance) */
+export const SWEEP_PIPELINE = 2
+
+/**
+ * One clock's backlog, batch after batch along its index: each batch starts where the last one ended
+ * (keyset on the threshold and the id), and a short batch ends the clock for this sweep. Pipelined
+ * `SWEEP_PIPELINE` deep: the next batch's statement starts as soon as the last one's has said where it
+ * ended, so Postgres records one batch while Node builds the other's events. The batches never share a
+ * row (the keyset), each is its own transaction, and on PGlite (one connection) they simply queue.
+ */
+async function sweepClock(s: Services, now: Date, kind: Kind, batchSize: number, clock: ClockKey): Promise<number> {
+  let total = 0
+  let cursor: Cursor | null = null
+  const open: Array<Promise<void>> = []
+  try {
+    for (;;) {
+      const batch = startBatch(s, now, kind, batchSize, clock, cursor)
+      open.push(batch.committed)
+      const rows = await batch.recorded
+      total += rows.length
+      if (rows.length < batchSize) break
+      cursor = lastOf(rows)
+      while (open.length >= SWEEP_PIPELINE) await open.shift()
+    }
+    while (open.length > 0) await open.shift()
+  } finally {
+    // a failed batch ends the sweep, but not before the others in flight have committed or rolled back
+    await Promise.allSettled(open)
+  }
+  return total
 }
 
 /**
@@ -53,56 +84,63 @@ const notRecorded = (table: RawBuilder<unknown>, clock: ClockKey) =>
 /** breaches (or due-soon warnings) recorded per clock and transaction */
 export const SWEEP_BATCH = 250
 
-async function sweepBatch(s: Services, now: Date, kind: 'breach' | 'due_soon', batchSize: number, cursors: Map<ClockKey, Cursor | null>): Promise<Map<ClockKey, { count: number; last: Cursor | null }>> {
-  return s.db.transaction().execute(async (trx) => {
-    const hits: Array<{ clock: ClockKey; rows: Hit[] }> = []
-    for (const [clock, cursor] of cursors) {
-      const { due, warn } = CLOCK_SQL[clock]
-      const at = sql.ref(kind === 'breach' ? due : warn)
-      const after = cursor ? sql`and (${at}, id) > (${cursor.at}, ${cursor.id}::uuid)` : sql``
-      const statement = kind === 'breach'
-        ? sql<Hit>`with ins as (
-            insert into breaches (complaint_id, clock, cycle, due_at, detected_at, department_id, level)
-            select id, ${clock}, clock_cycle, ${sql.ref(due)}, ${now}, department_id, level
-            from complaints where ${runningClock(clock, 'due', now)} ${after}
-              and ${notRecorded(sql`breaches`, clock)}
-            order by ${at}, id
-            limit ${batchSize}
-            on conflict (complaint_id, clock, cycle) do nothing
-            returning complaint_id, cycle, due_at)
-          select c.*, ins.cycle as hit_cycle, ins.due_at as hit_due_at, ins.due_at as hit_at from ins join complaints c on c.id = ins.complaint_id`
-        : sql<Hit>`with ins as (
-            insert into due_soon_notices (complaint_id, clock, cycle, warned_at)
-            select id, ${clock}, clock_cycle, ${now}
-            from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now} ${after}
-              and ${notRecorded(sql`due_soon_notices`, clock)}
-            order by ${at}, id
-            limit ${batchSize}
-            on conflict (complaint_id, clock, cycle) do nothing
-            returning complaint_id, cycle)
-          select c.*, ins.cycle as hit_cycle, c.${sql.ref(due)} as hit_due_at, c.${sql.ref(warn)} as hit_at from ins join complaints c on c.id = ins.complaint_id`
-      hits.push({ clock, rows: (await statement.execute(trx)).rows })
-    }
-    const all = hits.flatMap(({ clock, rows }) => rows.map((c) => ({ clock, c })))
+/**
+ * One batch in its own transaction: `recorded` settles with its rows as soon as they are written (the
+ * caller needs only their last key to start the next batch), `committed` once their timeline entries
+ * and events are written and the transaction has committed.
+ */
+function startBatch(s: Services, now: Date, kind: Kind, batchSize: number, clock: ClockKey, cursor: Cursor | null): { recorded: Promise<Hit[]>; committed: Promise<void> } {
+  let found!: (rows: Hit[]) => void
+  let failed!: (err: unknown) => void
+  const recorded = new Promise<Hit[]>((resolve, reject) => { found = resolve; failed = reject })
+  const committed = s.db.transaction().execute(async (trx) => {
+    const { due, warn } = CLOCK_SQL[clock]
+    const at = sql.ref(kind === 'breach' ? due : warn)
+    const after = cursor ? sql`and (${at}, id) > (${fromKey(cursor.key)}, ${cursor.id}::uuid)` : sql``
+    const statement = kind === 'breach'
+      ? sql<Hit>`with ins as (
+          insert into breaches (complaint_id, clock, cycle, due_at, detected_at, department_id, level)
+          select id, ${clock}, clock_cycle, ${sql.ref(due)}, ${now}, department_id, level
+          from complaints where ${runningClock(clock, 'due', now)} ${after}
+            and ${notRecorded(sql`breaches`, clock)}
+          order by ${at}, id
+          limit ${batchSize}
+          on conflict (complaint_id, clock, cycle) do nothing
+          returning complaint_id, cycle, due_at)
+        select c.*, ins.cycle as hit_cycle, ins.due_at as hit_due_at, ${keyOf(sql`ins.due_at`)} as hit_key from ins join complaints c on c.id = ins.complaint_id`
+      : sql<Hit>`with ins as (
+          insert into due_soon_notices (complaint_id, clock, cycle, warned_at)
+          select id, ${clock}, clock_cycle, ${now}
+          from complaints where ${runningClock(clock, 'warn', now)} and ${sql.ref(due)} >= ${now} ${after}
+            and ${notRecorded(sql`due_soon_notices`, clock)}
+          order by ${at}, id
+          limit ${batchSize}
+          on conflict (complaint_id, clock, cycle) do nothing
+          returning complaint_id, cycle)
+        select c.*, ins.cycle as hit_cycle, c.${sql.ref(due)} as hit_due_at, ${keyOf(sql`c.${sql.ref(warn)}`)} as hit_key from ins join complaints c on c.id = ins.complaint_id`
+    const rows = (await statement.execute(trx)).rows
+    found(rows)
+    if (rows.length === 0) return
     const view = await eventView(s, now, trx)
     const action = kind === 'breach' ? 'sla_breached' : 'sla_due_soon'
-    const facts = (clock: ClockKey, c: Hit) => ({ clock, cycle: c.hit_cycle, dueAt: new Date(c.hit_due_at).toISOString() })
-    await appendTimeline(trx, ...all.map(({ clock, c }) => ({
-      complaintId: c.id, at: now, actor: SCHEDULER, action, fromStatus: c.status, toStatus: c.status, before: {}, after: {}, data: facts(clock, c),
+    const facts = (c: Hit) => ({ clock, cycle: c.hit_cycle, dueAt: isoString(new Date(c.hit_due_at)) })
+    await appendTimeline(trx, ...rows.map((c) => ({
+      complaintId: c.id, at: now, actor: SCHEDULER, action, fromStatus: c.status, toStatus: c.status, before: {}, after: {}, data: facts(c),
     })))
-    await appendEvents(trx, all.map(({ clock, c }) => ({
-      type: kind === 'breach' ? 'sla.breached' : 'sla.due_soon', complaintId: c.id, occurredAt: now, data: complaintEventData(c, facts(clock, c), view),
+    await appendEvents(trx, rows.map((c) => ({
+      type: kind === 'breach' ? 'sla.breached' : 'sla.due_soon', complaintId: c.id, occurredAt: now, data: complaintEventData(c, facts(c), view),
     })))
-    return new Map(hits.map(({ clock, rows }) => [clock, { count: rows.length, last: lastOf(rows) }]))
   })
+  // whichever settles first, neither rejection goes unobserved while the caller awaits the other
+  committed.catch((err: unknown) => failed(err))
+  return { recorded, committed }
 }
 
 /** the greatest (threshold, id) of a batch: RETURNING gives no order */
 function lastOf(rows: Hit[]): Cursor | null {
   let last: Cursor | null = null
   for (const r of rows) {
-    const at = new Date(r.hit_at)
-    if (!last || at.getTime() > last.at.getTime() || (at.getTime() === last.at.getTime() && r.id > last.id)) last = { at, id: r.id }
+    if (!last || r.hit_key > last.key || (r.hit_key === last.key && r.id > last.id)) last = { key: r.hit_key, id: r.id }
   }
   return last
 }

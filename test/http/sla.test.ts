@@ -1,3 +1,4 @@
+import { sql, type KyselyPlugin } from 'kysely'
 import t from 'tap'
 import { createRunCoordinator } from '../../src/jobs/coordinator.js'
 import { escalateOverdue, recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
@@ -57,7 +58,7 @@ t.test('the sweep is one set-based statement per clock kind, however many compla
   const services = { ...api.app.services, db }
   const result = await recordBreaches(services, api.clock.now())
   t.equal(result.handover + result.closure, 24, 'every complaint breached handover and closure')
-  t.equal(queries.length, 4 + 2, 'four clock statements, then one timeline insert and one outbox insert')
+  t.equal(queries.length, 4 + 2 * 2, 'one statement per clock, then a timeline insert and an outbox insert for each clock with breaches')
   queries.length = 0
   await recordDueSoon(services, api.clock.now())
   t.ok(queries.length <= 6, `due-soon: ${queries.length} statements`)
@@ -71,9 +72,9 @@ t.test('a backlog of breaches is recorded in bounded batches, each once, each ba
   const { db, statements: queries } = countingStatements(api.db)
   const result = await recordBreaches({ ...api.app.services, db }, api.clock.now(), 5)
   t.same(result, { handover: 12, first_reply: 0, closure: 12, callback: 0 }, 'all 24 breaches in one run')
-  // 5 + 5 + 2 per clock: the first batch asks all four clocks, the next two only the clocks whose last
-  // batch was full (handover, closure), each batch with a timeline insert and an outbox insert
-  t.equal(queries.length, (4 + 2) + (2 + 2) + (2 + 2), `${queries.length} statements`)
+  // 5 + 5 + 2 for handover and for closure, each batch a statement, a timeline insert and an outbox
+  // insert; one statement each for the two clocks with nothing to record
+  t.equal(queries.length, 2 * 3 * 3 + 2, `${queries.length} statements`)
   const breaches = await api.db.selectFrom('breaches').select(['complaint_id', 'clock']).execute()
   t.equal(breaches.length, 24)
   t.equal(new Set(breaches.map((b) => `${b.complaint_id}/${b.clock}`)).size, 24, 'none twice')
@@ -81,6 +82,52 @@ t.test('a backlog of breaches is recorded in bounded batches, each once, each ba
   const events = await api.db.selectFrom('outbox_events').select('id').where('type', '=', 'sla.breached').execute()
   t.equal(events.length, 24, 'one event each')
   t.same(await recordBreaches(api.app.services, api.clock.now(), 5), { handover: 0, first_reply: 0, closure: 0, callback: 0 }, 'a second run finds nothing')
+})
+
+t.test('batches in flight together never skip or repeat a breach: thresholds to the microsecond, and ties', async (t) => {
+  // the next batch starts from where the last one ended before that one has committed, so the cursor
+  // must be exact: deadlines written by SQL (an import, a migration) carry microseconds a Date drops
+  const api = await testApp(t, { now: THU_10 })
+  const ids: string[] = []
+  for (let i = 0; i < 15; i++) ids.push((await assessedComplaint(api, 'moderate')).id)
+  for (const [i, id] of ids.entries()) {
+    await sql`update complaints set handover_due_at = '2026-11-27 01:00:00.000001+00'::timestamptz + ${i % 4} * interval '1 microsecond' where id = ${id}`.execute(api.db)
+  }
+  api.clock.set('2026-11-27T02:00:00Z')
+  const result = await recordBreaches(api.app.services, api.clock.now(), 2)
+  t.equal(result.handover, 15, 'all 15 in one run, two at a time')
+  const rows = await api.db.selectFrom('breaches').select(['complaint_id', 'due_at']).where('clock', '=', 'handover').execute()
+  t.same(new Set(rows.map((r) => r.complaint_id)), new Set(ids), 'each complaint')
+  t.equal(rows.length, 15, 'once')
+  const events = await api.db.selectFrom('outbox_events').select('id').where('type', '=', 'sla.breached').execute()
+  t.equal(events.length, 15, 'one event each')
+})
+
+t.test('a batch that fails ends the sweep with its error; batches in flight finish whole, and the next run records the rest', async (t) => {
+  const api = await testApp(t, { now: THU_10 })
+  for (let i = 0; i < 12; i++) await assessedComplaint(api, 'moderate')
+  api.clock.set('2026-11-27T02:00:00Z')
+  let outboxInserts = 0
+  const failing: KyselyPlugin = {
+    transformQuery: (args) => {
+      const node = args.node
+      if (node.kind === 'InsertQueryNode' && node.into?.table.identifier.name === 'outbox_events' && ++outboxInserts === 3) throw new Error('the database went away')
+      return node
+    },
+    transformResult: async (args) => args.result,
+  }
+  await t.rejects(recordBreaches({ ...api.app.services, db: api.db.withPlugin(failing) }, api.clock.now(), 2), /the database went away/)
+  const counts = async () => ({
+    breaches: (await api.db.selectFrom('breaches').select('id').execute()).length,
+    timeline: (await api.db.selectFrom('complaint_timeline').select('id').where('action', '=', 'sla_breached').execute()).length,
+    events: (await api.db.selectFrom('outbox_events').select('id').where('type', '=', 'sla.breached').execute()).length,
+  })
+  const partial = await counts()
+  t.ok(partial.breaches < 12 && partial.breaches % 2 === 0, `whole batches only: ${partial.breaches} breaches`)
+  t.same(partial, { breaches: partial.breaches, timeline: partial.breaches, events: partial.breaches }, 'each recorded breach with its timeline entry and its event, nothing half written')
+  const rest = await recordBreaches(api.app.services, api.clock.now(), 2)
+  t.equal(rest.handover, 12 - partial.breaches, 'the next run records the rest')
+  t.same(await counts(), { breaches: 12, timeline: 12, events: 12 })
 })
 
 t.test('escalation: general → moderate → strong through two missed closure deadlines, deadlines recomputed', async (t) => {
