@@ -1,19 +1,11 @@
-import { promises as fs } from 'node:fs'
-import path from 'node:path'
-import { FileMigrationProvider, Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely'
-import { LAYOUT_ROOT } from '../layout.js'
+import { Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely'
+import { migrationProvider } from './migration-provider.js'
 import type { Database } from './types.js'
-
-/**
- * `migrations/` beside `src/`: the TypeScript sources when running from them (tests, tsx), the
- * compiled `dist/migrations/*.js` when running the build (`dist/src/…` or the bundle `dist/server.js`).
- */
-export const MIGRATIONS_DIR = path.join(LAYOUT_ROOT, 'migrations')
 
 function migrator(db: Kysely<Database>, schema: string): Migrator {
   return new Migrator({
     db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }),
+    provider: migrationProvider(),
     // Keeps Kysely's own bookkeeping tables beside ours, so parallel test schemas don't collide.
     migrationTableSchema: schema,
   })
