@@ -57,6 +57,9 @@ const result = await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
+  // the map names src/*.ts and their lines, without their text: Node keeps a loaded map in memory for the
+  // life of the process, and the sources' text in it was 16 MB of idle RSS (119–127 → 103–105 MB)
+  sourcesContent: false,
   plugins: [packagesStayExternal, migrationsBundled],
   logLevel: 'warning',
   metafile: true,

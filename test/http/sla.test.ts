@@ -50,7 +50,7 @@ t.test('the sweep records each breach once, with a timeline entry and an sla.bre
   t.same(signed.map((k: { clock: string; state: string }) => [k.clock, k.state]), [['handover', 'breached'], ['first_reply', 'running'], ['closure', 'running'], ['callback', 'not_started']])
 })
 
-t.test('the sweep is one set-based statement per clock kind, however many complaints', async (t) => {
+t.test('the sweep is one set-based statement per clock, however many complaints', async (t) => {
   const api = await testApp(t, { now: THU_10 })
   for (let i = 0; i < 12; i++) await assessedComplaint(api, i % 2 ? 'moderate' : 'strong')
   api.clock.set('2026-12-15T02:00:00Z')
