@@ -8,19 +8,17 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 300) * 10
 const anyMs = fc.oneof(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2100, 0, 1) }))
 
 t.test('an event id is a UUIDv7 whose first 48 bits are the instant it was made for', async (t) => {
-  fc.assert(fc.property(anyMs, (ms) => {
+  t.doesNotThrow(() => fc.assert(fc.property(anyMs, (ms) => {
     const id = uuidv7(ms)
     return V7.test(id) && Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16) === ms
-  }), { numRuns: RUNS })
-  t.pass(`${RUNS} instants`)
+  }), { numRuns: RUNS }), `${RUNS} instants`)
 })
 
 t.test('ids sort as their instants do, as text (the outbox and the webhook-id rely on it)', async (t) => {
-  fc.assert(fc.property(anyMs, anyMs, (a, b) => {
+  t.doesNotThrow(() => fc.assert(fc.property(anyMs, anyMs, (a, b) => {
     const [x, y] = [uuidv7(a), uuidv7(b)]
     return a === b || (a < b) === (x < y)
-  }), { numRuns: RUNS })
-  t.pass(`${RUNS} pairs`)
+  }), { numRuns: RUNS }), `${RUNS} pairs`)
 })
 
 t.test('ids made in the same millisecond differ in their random bits', async (t) => {
