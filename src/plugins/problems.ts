@@ -6,7 +6,7 @@ import { ProblemError, type ProblemFieldError } from '../errors.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 
 /** what a 503 of an unreachable database asks the client to wait */
-const DATABASE_RETRY_AFTER_SECONDS = 5
+export const DATABASE_RETRY_AFTER_SECONDS = 5
 
 interface AjvError { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> }
 

@@ -1,6 +1,7 @@
 import { Type } from 'typebox'
 import { json, named } from '../http/common-schemas.js'
 import type { FastifyInstance } from 'fastify'
+import { DATABASE_RETRY_AFTER_SECONDS } from '../plugins/problems.js'
 import { checkReadiness } from './readiness.js'
 
 export default async function systemRoutes(app: FastifyInstance, opts: { schema: string }) {
@@ -16,6 +17,8 @@ export default async function systemRoutes(app: FastifyInstance, opts: { schema:
     schema: { operationId: 'readyz', tags: ['system'], summary: 'Database reachable and migrated', description: 'Readiness: 200 when the database answers and no migration is pending, else 503. Route traffic to a replica only while it is ready.', response: { 200: json('Ready: the database answers and no migration is pending.', Ready), 503: json('Not ready: the database is unreachable or a migration is pending.', Ready) } },
   }, async (_req, reply) => {
     const readiness = await checkReadiness(app.services.db, opts.schema, (err) => app.log.warn({ err }, 'readiness check failed'))
-    return reply.code(readiness.status === 'ready' ? 200 : 503).send(readiness)
+    if (readiness.status === 'ready') return reply.code(200).send(readiness)
+    // as every 503 of the document: when to ask again
+    return reply.code(503).header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS)).send(readiness)
   })
 }

@@ -67,6 +67,7 @@ t.test('database away: fast 503s with Retry-After, unready then ready, recovery 
 
   t.equal(unready.status, 503, '/readyz says not ready while the database is away')
   t.equal(unready.json.database, 'unreachable')
+  t.ok(unready.headers.get('retry-after'), 'with Retry-After, as every 503')
   t.equal(ready.status, 200, 'and ready again once it is back')
   const away = answers.filter((a) => a.phase === 'away')
   const failed = away.filter((a) => a.status !== 201)
