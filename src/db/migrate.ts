@@ -1,10 +1,40 @@
-import { DEFAULT_MIGRATION_TABLE, Migrator, sql, type Kysely, type MigrationResultSet } from 'kysely'
+import { DEFAULT_MIGRATION_LOCK_TABLE, DEFAULT_MIGRATION_TABLE, Migrator, sql, type DatabaseIntrospector, type Kysely, type MigrationResultSet } from 'kysely'
 import { migrationProvider } from './migration-provider.js'
 import type { Database } from './types.js'
 
+/**
+ * Kysely's Migrator asks its introspector whether the migration tables exist, and the introspector lists
+ * every table of every schema with its columns: slow on a database with many schemas, and failing
+ * ("relation … does not exist") whenever another session drops a table meanwhile — another application's
+ * migrations, other test schemas going away. The Migrator gets the same database with an introspector that
+ * answers from pg_class for the migration schema's two tables alone.
+ */
+function narrowIntrospection(db: Kysely<Database>, schema: string): Kysely<Database> {
+  const introspection: DatabaseIntrospector = {
+    getSchemas: () => db.introspection.getSchemas(),
+    async getTables() {
+      const { rows } = await sql<{ name: string }>`
+        select c.relname as name from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = ${schema} and c.relname in (${DEFAULT_MIGRATION_TABLE}, ${DEFAULT_MIGRATION_LOCK_TABLE}) and c.relkind in ('r', 'p')`.execute(db)
+      return rows.map((r) => ({ name: r.name, schema, isView: false, columns: [] }))
+    },
+    async getMetadata() {
+      return { tables: await this.getTables() }
+    },
+  }
+  // Kysely keeps its state in private fields: its methods run on the instance itself
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'introspection') return introspection
+      const value: unknown = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
 function migrator(db: Kysely<Database>, schema: string): Migrator {
   return new Migrator({
-    db,
+    db: narrowIntrospection(db, schema),
     provider: migrationProvider(),
     // Keeps Kysely's own bookkeeping tables beside ours, so parallel test schemas don't collide.
     migrationTableSchema: schema,
