@@ -6,8 +6,8 @@ import type { Database } from './types.js'
  * Kysely's Migrator asks its introspector whether the migration tables exist, and the introspector lists
  * every table of every schema with its columns: slow on a database with many schemas, and failing
  * ("relation … does not exist") whenever another session drops a table meanwhile — another application's
- * migrations, other test schemas going away. The Migrator gets the same database with an introspector that
- * answers from pg_class for the migration schema's two tables alone.
+ * migrations, other test schemas going away; /readyz answered 503 then. The Migrator gets the same database
+ * with an introspector that answers from pg_class for the migration schema's two tables alone.
  */
 function narrowIntrospection(db: Kysely<Database>, schema: string): Kysely<Database> {
   const introspection: DatabaseIntrospector = {
@@ -53,35 +53,16 @@ export async function migrateToLatest(db: Kysely<Database>, schema = 'public'): 
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
-/** the names of every migration this build carries, in the order they apply (read once: the files do not change while the process runs) */
-let known: Promise<string[]> | undefined
-function knownMigrations(): Promise<string[]> {
-  known ??= migrationProvider().getMigrations().then((all) => Object.keys(all).sort()).catch((err: unknown) => {
-    known = undefined
-    throw err
-  })
-  return known
-}
-
 /**
- * The migrations the database has applied, by name in order, read from Kysely's bookkeeping table
- * alone. Kysely's own `getMigrations()` first introspects every table of every schema with its
- * columns to learn whether that table exists: slow on a database with many schemas, and it fails
- * ("relation … does not exist") whenever another session drops a table meanwhile — which made
- * /readyz answer 503 while anything else on the database ran DDL.
+ * For /readyz: the migrations this build carries that the database has not applied. From the migration
+ * table alone (see narrowIntrospection): a load balancer polls this while other work runs on the database.
  */
-export async function migrationNames(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
-  const { rows: [table] } = await sql<{ exists: boolean }>`
-    select exists (select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-                   where n.nspname = ${schema} and c.relname = ${DEFAULT_MIGRATION_TABLE}) as exists`.execute(db)
-  if (!table?.exists) return []
-  const { rows } = await sql<{ name: string }>`select name from ${sql.table(`${schema}.${DEFAULT_MIGRATION_TABLE}`)} order by name`.execute(db)
-  return rows.map((r) => r.name)
+export async function migrationsPending(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
+  const all = await migrator(db, schema).getMigrations()
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name)
 }
 
-/** For /readyz: the migrations this build carries that the database has not applied. */
-export async function migrationsPending(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
-  const [all, applied] = await Promise.all([knownMigrations(), migrationNames(db, schema)])
-  const done = new Set(applied)
-  return all.filter((name) => !done.has(name))
+/** the migrations the database has applied, by name in order */
+export async function migrationNames(db: Kysely<Database>, schema = 'public'): Promise<string[]> {
+  return (await migrator(db, schema).getMigrations()).filter((m) => m.executedAt !== undefined).map((m) => m.name)
 }
