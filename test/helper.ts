@@ -268,6 +268,45 @@ export async function scratchDatabase(t: Test, prefix: string): Promise<string> 
 }
 
 /**
+ * A second Postgres session (DATABASE_URL) with a schema of its own; the session rolls back, the schema
+ * is dropped and the session closed after the test. `beforeDrop` runs first at teardown.
+ */
+export async function neighbourSession(t: Test, schema: string, beforeDrop: () => Promise<void> = async () => {}): Promise<pg.Client> {
+  const session = new pg.Client({ connectionString: process.env.DATABASE_URL })
+  await session.connect()
+  t.teardown(async () => {
+    await beforeDrop()
+    await session.query('rollback').catch(() => {})
+    await session.query(`drop schema if exists ${schema} cascade`)
+    await session.end()
+  })
+  await session.query(`create schema ${schema}`)
+  return session
+}
+
+/**
+ * Another session dropping and creating tables in a schema of its own, each statement its own commit,
+ * until the returned function stops it (at teardown at the latest): what another application's
+ * migrations, or other test files' schemas coming and going, do beside the service.
+ */
+export async function tableChurn(t: Test, schema: string): Promise<() => Promise<void>> {
+  let stopped = false
+  let running: Promise<void> = Promise.resolve()
+  const stop = async () => {
+    stopped = true
+    await running
+  }
+  const session = await neighbourSession(t, schema, stop)
+  running = (async () => {
+    for (let i = 0; !stopped; i++) {
+      await session.query(`drop table if exists ${schema}.t${i % 20}`)
+      await session.query(`create table ${schema}.t${i % 20} (id serial primary key, note text default 'x')`)
+    }
+  })()
+  return stop
+}
+
+/**
  * The same database, recording every statement sent through it: by default the kind of its operation
  * node (`InsertQueryNode`, `RawNode` …), or what `label` makes of the node. For tests that count round trips.
  */

@@ -2,6 +2,7 @@ import pg from 'pg'
 import t from 'tap'
 import { createDb } from '../../src/db/create-db.js'
 import { migrateToLatest, migrationNames, migrationsPending } from '../../src/db/migrate.js'
+import { tableChurn } from '../helper.js'
 
 /**
  * Migrating needs to know whether the migration tables exist. On a database shared with other work (other
@@ -10,26 +11,17 @@ import { migrateToLatest, migrationNames, migrationsPending } from '../../src/db
 t.test('migrations apply while another session creates and drops tables', { skip: process.env.DATABASE_URL ? false : 'the embedded database has one connection' }, async (t) => {
   const url = process.env.DATABASE_URL!
   const tag = `mig_${process.pid}`
-  const session = new pg.Client({ connectionString: url })
-  await session.connect()
-  t.teardown(async () => {
-    await session.query(`drop schema if exists ${tag}_churn cascade`)
-    for (let i = 0; i < 4; i++) await session.query(`drop schema if exists ${tag}_${i} cascade`)
-    await session.end()
-  })
-  await session.query(`create schema ${tag}_churn`)
-  let stop = false
-  // each drop and create its own commit, as another application's migrations or a test suite's teardown
-  const churn = (async () => {
-    for (let i = 0; !stop; i++) {
-      await session.query(`drop table if exists ${tag}_churn.t${i % 20}`)
-      await session.query(`create table ${tag}_churn.t${i % 20} (id serial primary key, note text default 'x')`)
-    }
-  })()
+  const stop = await tableChurn(t, `${tag}_churn`)
   try {
     for (let i = 0; i < 4; i++) {
       const schema = `${tag}_${i}`
       const handle = await createDb({ databaseUrl: url, schema, poolSize: 2 })
+      t.teardown(async () => {
+        const c = new pg.Client({ connectionString: url })
+        await c.connect()
+        await c.query(`drop schema if exists ${schema} cascade`)
+        await c.end()
+      })
       try {
         const applied = await migrateToLatest(handle.db, schema)
         t.ok(applied.length > 0, `schema ${i + 1}: ${applied.length} migrations applied`)
@@ -41,7 +33,6 @@ t.test('migrations apply while another session creates and drops tables', { skip
       }
     }
   } finally {
-    stop = true
-    await churn
+    await stop()
   }
 })

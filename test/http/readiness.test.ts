@@ -1,7 +1,6 @@
-import pg from 'pg'
 import { sql } from 'kysely'
 import t from 'tap'
-import { testApp } from '../helper.js'
+import { neighbourSession, tableChurn, testApp } from '../helper.js'
 
 /**
  * /readyz says whether this replica's database answers and has every migration this build carries.
@@ -39,14 +38,8 @@ t.test('ready at once while another session holds an exclusive lock on a table, 
   const api = await testApp(t)
   const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(api.db)).rows[0]!.schema
   const other = `${schema}_neighbour`
-  const session = new pg.Client({ connectionString: process.env.DATABASE_URL })
-  await session.connect()
-  t.teardown(async () => {
-    await session.query('rollback').catch(() => {})
-    await session.query(`drop schema if exists ${other} cascade`)
-    await session.end()
-  })
-  await session.query(`create schema ${other}; create table ${other}.busy (id serial primary key, note text)`)
+  const session = await neighbourSession(t, other)
+  await session.query(`create table ${other}.busy (id serial primary key, note text)`)
   // an ALTER TABLE, a VACUUM FULL or a migration of another application holds such a lock for as long as it runs
   await session.query(`begin; lock table ${other}.busy in access exclusive mode; lock table ${schema}.complaints in access exclusive mode`)
 
@@ -63,29 +56,13 @@ t.test('ready at once while another session holds an exclusive lock on a table, 
 t.test('ready throughout while another session creates and drops tables', { skip: process.env.DATABASE_URL ? false : 'the embedded database has one connection' }, async (t) => {
   const api = await testApp(t)
   const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(api.db)).rows[0]!.schema
-  const other = `${schema}_churn`
-  const session = new pg.Client({ connectionString: process.env.DATABASE_URL })
-  await session.connect()
-  t.teardown(async () => {
-    await session.query(`drop schema if exists ${other} cascade`)
-    await session.end()
-  })
-  await session.query(`create schema ${other}`)
-  // another application's migrations, or a test suite's schemas coming and going: each drop its own commit
-  let stop = false
-  const churn = (async () => {
-    for (let i = 0; !stop; i++) {
-      await session.query(`drop table if exists ${other}.t${i % 20}`)
-      await session.query(`create table ${other}.t${i % 20} (id serial primary key, note text default 'x')`)
-    }
-  })()
+  const stop = await tableChurn(t, `${schema}_churn`)
   const statuses = new Map<number, number>()
   const until = performance.now() + 3_000
   while (performance.now() < until) {
     const res = await api.call('GET', '/readyz')
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
   }
-  stop = true
-  await churn
+  await stop()
   t.same([...statuses.keys()], [200], `every answer 200 (${[...statuses].map(([s, n]) => `${s}×${n}`).join(', ')})`)
 })
