@@ -5,8 +5,9 @@
 --
 --   /usr/lib/postgresql/15/bin/pgbench -n -M prepared -c 10 -j 2 -T 15 -f scripts/bench/intake-ceiling.sql postgres://postgres@127.0.0.1:5432/bench_…
 --
--- It numbers year 2099 so as not to disturb the real counter (that database is the bench's to throw away). Measured 2026-11-29 on the 2-core machine: 394 transactions/s, Postgres 35% idle: the
--- transactions queue on the counter row. With `select nextval(…)` in place of the counter row: 1,168/s.
+-- It numbers year 2099 so as not to disturb the real counter (that database is the bench's to throw away).
+-- Measured 2026-11-29 on the 2-core machine: 394 transactions/s, Postgres 35% idle: the transactions queue
+-- on the counter row. With `select nextval(…)` in place of the counter row: 1,168/s.
 \set r random(1, 281474976710655)
 BEGIN;
 INSERT INTO reference_counters (year, last_value) VALUES (2099, 1) ON CONFLICT (year) DO UPDATE SET last_value = reference_counters.last_value + 1 RETURNING last_value AS n \gset
