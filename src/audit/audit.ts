@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Actor, Database } from '../db/types.js'
-import { inBatches } from '../db/batches.js'
+import { insertRows } from '../db/batches.js'
 
 /**
  * The audit log (docs/roles.md): every mutation — who, what, before/after, when, request id — written in
@@ -25,23 +25,18 @@ export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, 
 
 /** several changes of one operation (a scheduled job's batch), in as few statements as the batch needs */
 export async function writeAudits(trx: Transaction<Database>, ctx: AuditContext, changes: AuditChange[], at: Date): Promise<void> {
-  for (const batch of inBatches(changes)) {
-    await trx
-      .insertInto('audit_log')
-      .values(batch.map((change) => ({
-        at,
-        actor_key_id: ctx.actor.id,
-        actor_role: ctx.actor.role,
-        actor_name: ctx.actor.name,
-        operation: ctx.operation,
-        entity_type: change.entityType,
-        entity_id: change.entityId,
-        before: change.before === null ? null : JSON.stringify(change.before),
-        after: change.after === null ? null : JSON.stringify(change.after),
-        request_id: ctx.requestId,
-      })))
-      .execute()
-  }
+  await insertRows(trx, 'audit_log', changes.map((change) => ({
+    at,
+    actor_key_id: ctx.actor.id,
+    actor_role: ctx.actor.role,
+    actor_name: ctx.actor.name,
+    operation: ctx.operation,
+    entity_type: change.entityType,
+    entity_id: change.entityId,
+    before: change.before,
+    after: change.after,
+    request_id: ctx.requestId,
+  })))
 }
 
 export interface AuditQuery {

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
 import { afterCursor, page } from '../http/keyset.js'
-import { inBatches } from '../db/batches.js'
+import { inBatches, insertRows } from '../db/batches.js'
 import { anyClockOverdue } from '../sla/clock-sql.js'
 import type { ListQuery } from './schemas.js'
 
@@ -99,22 +99,17 @@ export interface TimelineInsert {
 
 /** appends timeline entries in one statement */
 export async function appendTimeline(trx: Transaction<Database>, ...entries: TimelineInsert[]): Promise<void> {
-  for (const batch of inBatches(entries)) {
-    await trx
-      .insertInto('complaint_timeline')
-      .values(batch.map((e) => ({
-      complaint_id: e.complaintId,
-      at: e.at,
-      actor: JSON.stringify(e.actor),
-      action: e.action,
-      from_status: e.fromStatus,
-      to_status: e.toStatus,
-      before: JSON.stringify(e.before),
-      after: JSON.stringify(e.after),
-      data: JSON.stringify(e.data),
-    })))
-      .execute()
-  }
+  await insertRows(trx, 'complaint_timeline', entries.map((e) => ({
+    complaint_id: e.complaintId,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    from_status: e.fromStatus,
+    to_status: e.toStatus,
+    before: e.before,
+    after: e.after,
+    data: e.data,
+  })))
 }
 
 export async function timeline(db: Db, complaintId: string) {

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/types.js'
 import { uuidv7 } from './uuidv7.js'
-import { inBatches } from '../db/batches.js'
+import { insertRows } from '../db/batches.js'
 
 /**
  * The one way the service emits an event: a row in outbox_events written inside the transaction of
@@ -17,23 +17,10 @@ export interface OutboxEvent {
 }
 
 export async function appendEvents(trx: Transaction<Database> | Kysely<Database>, events: OutboxEvent[]): Promise<void> {
-  for (const batch of inBatches(events)) await insertEvents(trx, batch)
-}
-
-async function insertEvents(trx: Transaction<Database> | Kysely<Database>, events: OutboxEvent[]): Promise<void> {
-  await trx
-    .insertInto('outbox_events')
-    .values(
-      events.map((e) => {
-        const eventId = `msg_${uuidv7(e.occurredAt.getTime())}`
-        return {
-          event_id: eventId,
-          type: e.type,
-          complaint_id: e.complaintId,
-          occurred_at: e.occurredAt,
-          payload: JSON.stringify({ id: eventId, type: e.type, occurredAt: e.occurredAt.toISOString(), data: e.data }),
-        }
-      }),
-    )
-    .execute()
+  await insertRows(trx, 'outbox_events', events.map((e) => {
+    const eventId = `msg_${uuidv7(e.occurredAt.getTime())}`
+    const occurredAt = e.occurredAt.toISOString()
+    // the payload is stored as this JSON text and delivered as stored
+    return { event_id: eventId, type: e.type, complaint_id: e.complaintId, occurred_at: occurredAt, payload: { id: eventId, type: e.type, occurredAt, data: e.data } }
+  }))
 }

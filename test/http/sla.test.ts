@@ -1,4 +1,4 @@
-import { sql, type KyselyPlugin } from 'kysely'
+import { sql, type KyselyPlugin, type RawNode, type TableNode } from 'kysely'
 import t from 'tap'
 import { createRunCoordinator } from '../../src/jobs/coordinator.js'
 import { escalateOverdue, recordBreaches, recordDueSoon, runSlaSweep } from '../../src/jobs/sla-sweep.js'
@@ -111,7 +111,11 @@ t.test('a batch that fails ends the sweep with its error; batches in flight fini
   const failing: KyselyPlugin = {
     transformQuery: (args) => {
       const node = args.node
-      if (node.kind === 'InsertQueryNode' && node.into?.table.identifier.name === 'outbox_events' && ++outboxInserts === 3) throw new Error('the database went away')
+      // appendEvents writes through insertRows: `insert into ${sql.table('outbox_events')} … from json_populate_recordset(…)`
+      // (sql.table is a RawNode around the TableNode)
+      const inserted = node.kind === 'RawNode' && node.sqlFragments[0]?.trimStart().startsWith('insert into') ? node.parameters[0] : undefined
+      const table = inserted?.kind === 'RawNode' ? (inserted as RawNode).parameters[0] : undefined
+      if (table?.kind === 'TableNode' && (table as TableNode).table.identifier.name === 'outbox_events' && ++outboxInserts === 3) throw new Error('the database went away')
       return node
     },
     transformResult: async (args) => args.result,
