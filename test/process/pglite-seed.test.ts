@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { sql } from 'kysely'
@@ -20,6 +20,9 @@ t.test('a new data directory starts from the install-time seed, is migrated, and
   t.ok(existsSync(path.join(dir, 'PG_VERSION')), 'the directory holds a cluster')
   t.same(await migrationsPending(first.db), [], 'the seed is migrated to the latest migration')
   t.same(await migrateToLatest(first.db), [], 'so opening applies nothing')
+  const databases = await sql<{ datname: string }>`select datname from pg_database order by datname`.execute(first.db)
+  t.same(databases.rows.map((r) => r.datname), ['postgres'], 'no template databases: nothing in an embedded installation creates a database')
+  t.equal(readdirSync(path.join(dir, 'base')).length, 1, 'so the directory holds the files of one database')
   const policies = await sql<{ n: number }>`select count(*)::int as n from sla_policies`.execute(first.db)
   t.equal(policies.rows[0]!.n, 1, 'with the reference data the migrations insert')
   await sql`insert into departments (id, name, name_zh) values ('seed-test', 'Seed test', '种子测试')`.execute(first.db)
