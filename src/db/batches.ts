@@ -18,7 +18,8 @@ export function inBatches<T>(rows: readonly T[], size = ROWS_PER_STATEMENT): T[]
  * Postgres reads back as rows of the table (`json_populate_recordset`: every value takes its column's
  * type — an ISO string a timestamptz, an object a jsonb value; a `json` column keeps the text as sent).
  * Rows are objects keyed by column name with JSON-ready values (objects for jsonb/json columns, not their
- * text); every row names the same columns, and those left out get the columns' defaults.
+ * text); every row names the same columns, and columns named by none get their defaults (a value left
+ * `undefined` is absent from the JSON, so NULL: pass null or leave the key out of every row).
  *
  * Why not a multi-row VALUES list: a scheduled job's batch of a thousand events is a few megabytes of
  * JSON. As thousands of bind parameters each value was stringified on its own, held as its own string
