@@ -21,12 +21,20 @@ const addDay = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) + 86_4
 const MAX_DAYS_PER_EVENT = 366
 
 export function daysFromIcs(text: string, workingDayPattern: RegExp): ImportedDay[] {
-  let calendar: ICAL.Component
+  let parsed: unknown
   try {
-    calendar = new ICAL.Component(ICAL.parse(text))
+    parsed = ICAL.parse(text)
   } catch (err) {
     throw unprocessable('/body/ics', `is not an iCalendar file: ${(err as Error).message}`)
   }
+  // ICAL.parse answers one component, a list of them when the text holds several, and an empty list when it
+  // holds none (blank text): only one VCALENDAR is a calendar to import
+  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string') {
+    const count = Array.isArray(parsed) ? parsed.length : 0
+    throw unprocessable('/body/ics', count > 1 ? `holds ${count} components where one VCALENDAR is expected` : 'is not an iCalendar file: it holds no component')
+  }
+  const calendar = new ICAL.Component(parsed as unknown[])
+  if (calendar.name !== 'vcalendar') throw unprocessable('/body/ics', `is not an iCalendar file: its component is ${calendar.name.toUpperCase()}, not VCALENDAR`)
   const events = calendar.getAllSubcomponents('vevent').map((c) => new ICAL.Event(c))
   if (events.length === 0) throw unprocessable('/body/ics', 'holds no events (VEVENT)')
   const days = new Map<string, ImportedDay>()

@@ -50,6 +50,11 @@ t.test('an .ics the import cannot read is a 422 naming the field and what is wro
   const event = (lines: string[]) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:x', 'BEGIN:VEVENT', ...lines, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n')
   const cases: Array<[unknown, RegExp]> = [
     [{ ics: 'not a calendar' }, /not an iCalendar file/],
+    // blank text parses to no component at all, two calendars to a list: both were 500s (found by the fuzz test)
+    [{ ics: ' ' }, /not an iCalendar file: it holds no component/],
+    [{ ics: '\r\n\r\n' }, /not an iCalendar file: it holds no component/],
+    [{ ics: event(['UID:e', 'DTSTART;VALUE=DATE:20270101', 'SUMMARY:元旦']).repeat(2) }, /holds 2 components where one VCALENDAR is expected/],
+    [{ ics: ['BEGIN:VEVENT', 'UID:f', 'DTSTART;VALUE=DATE:20270101', 'SUMMARY:元旦', 'END:VEVENT', ''].join('\r\n') }, /its component is VEVENT, not VCALENDAR/],
     [{ ics: 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n' }, /no events/],
     [{ ics: event(['UID:a', 'DTSTART:20270101T090000Z', 'SUMMARY:meeting']) }, /not an all-day event/],
     [{ ics: event(['UID:b', 'DTSTART;VALUE=DATE:20270101', 'RRULE:FREQ=YEARLY', 'SUMMARY:元旦']) }, /repeats/],
