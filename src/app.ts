@@ -9,6 +9,7 @@ import { secretBox } from './webhooks/secrets.js'
 import { systemClock, type Clock, type Services } from './context.js'
 import type { DbHandle } from './db/create-db.js'
 import { createSlaStore } from './sla/store.js'
+import { hasBody, InFlight } from './http/in-flight.js'
 import rateLimit from '@fastify/rate-limit'
 import accessRoutes from './access/routes.js'
 import jobRoutes from './jobs/routes.js'
@@ -167,9 +168,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     secrets: secretBox(config.SECRETS_KEY, config.SECRETS_KEY_PREVIOUS),
   }
   app.decorate('services', services)
-  app.addHook('onClose', async () => database.close())
-  app.addHook('onSend', async (req, reply) => {
+  // the database outlives every request being worked on, those whose client has gone included
+  // (http/in-flight.ts); the first hook of every request, so the count starts before anything costs
+  const inFlight = new InFlight()
+  app.addHook('onRequest', (req, _reply, done) => {
+    inFlight.start(req)
+    done()
+  })
+  app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-request-id', req.id)
+    inFlight.end(req)
+    done(null, payload)
+  })
+  // except one: a request with a body whose client hung up before the body was read never goes on
+  // (Fastify reads the body after the onRequest hooks, from a stream gone by then): it ends here
+  app.addHook('onRequestAbort', (req, done) => {
+    if (req.body === undefined && hasBody(req.raw)) inFlight.end(req)
+    done()
+  })
+  app.addHook('onClose', async () => {
+    if (!(await inFlight.drained(config.SHUTDOWN_GRACE_MS))) {
+      app.log.warn({ requests: inFlight.size }, 'closing the database under requests still running after SHUTDOWN_GRACE_MS')
+    }
+    await database.close()
   })
 
   // external and shared plugins first, then the features that use them
