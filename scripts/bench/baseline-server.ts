@@ -81,7 +81,11 @@ app.get('/v1/complaints', async (req, reply) => {
   if (q.departmentId) where.push(`"department_id" = $${values.push(q.departmentId)}`)
   if (q.cursor) {
     const { c, i } = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as { c: string; i: string }
-    where.push(`("created_at", "id") < ($${values.push(new Date(c))}, $${values.push(i)})`)
+    // the service's condition (src/http/keyset.ts): the position's instant from its own row, within the cursor's millisecond
+    const at = `$${values.push(new Date(c))}::timestamptz`
+    const id = `$${values.push(i)}::uuid`
+    where.push(`("created_at", "id") < (coalesce((select "k"."created_at" from "complaints" as "k" where "k"."id" = ${id}
+      and "k"."created_at" > ${at} - interval '1 millisecond' and "k"."created_at" < ${at} + interval '1 millisecond'), ${at}), ${id})`)
   }
   const { rows } = await pool.query(`select * from "complaints"${where.length ? ` where ${where.join(' and ')}` : ''} order by "created_at" desc, "id" desc limit $${values.push(limit + 1)}`, values)
   const items = rows.slice(0, limit)

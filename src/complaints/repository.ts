@@ -157,7 +157,7 @@ export async function listComplaints(db: Db, q: ListQuery, now: Date, department
     query = query.where(q.overdue ? overdue : sql<boolean>`not ${overdue}`)
   }
   if (q.cursor) {
-    query = query.where(afterCursor(q.cursor))
+    query = query.where(afterCursor('complaints', q.cursor))
   }
   return page(await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute(), limit)
 }

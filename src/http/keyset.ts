@@ -34,12 +34,27 @@ export function page<T extends { created_at: Date; id: string }>(rows: T[], limi
   return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null }
 }
 
+/** the tables listed newest first by (instant, id) */
+export type KeysetTable = 'complaints' | 'webhook_deliveries' | 'reports' | 'penalty_notices'
+
 /**
- * Rows after a cursor in (created_at desc, id desc) order, as a row comparison: Postgres uses it as an
- * index condition on (created_at, id), so a deep page costs what the first one does (written as
+ * Rows after a position in (instant desc, id desc) order, as a row comparison: Postgres uses it as an
+ * index condition on (instant, id), so a deep page costs what the first one does (written as
  * `created_at < $1 or (created_at = $1 and id < $2)` it was a filter over every earlier row).
+ *
+ * A cursor holds its instant to the millisecond (a Date's precision) and Postgres to the microsecond:
+ * rows written by SQL (an import, a column's `now()` default) can share a millisecond, or one instant
+ * for a whole statement, and comparing with the truncated instant skipped every row of that millisecond
+ * after the page's last one. The instant is taken from the position's own row instead — found by id,
+ * only within the cursor's millisecond (a crafted cursor learns nothing about another row), and the
+ * cursor's instant when that row is gone. An InitPlan: still one index condition.
  */
-export function afterCursor(cursor: string): RawBuilder<boolean> {
-  const position = decodeCursor(cursor)
-  return sql<boolean>`(created_at, id) < (${position.at}, ${position.id})`
+export function afterPosition(table: KeysetTable, position: KeysetPosition, column: 'created_at' | 'issued_at' = 'created_at'): RawBuilder<boolean> {
+  const own = sql.ref(`k.${column}`)
+  const exact = sql`(select ${own} from ${sql.table(table)} as k where k.id = ${position.id}::uuid
+    and ${own} > ${position.at}::timestamptz - interval '1 millisecond' and ${own} < ${position.at}::timestamptz + interval '1 millisecond')`
+  return sql<boolean>`(${sql.ref(column)}, id) < (coalesce(${exact}, ${position.at}::timestamptz), ${position.id}::uuid)`
 }
+
+/** rows after a cursor of this service (400 naming `cursor` when it is not one) */
+export const afterCursor = (table: KeysetTable, cursor: string): RawBuilder<boolean> => afterPosition(table, decodeCursor(cursor))

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, NoticeChange, PenaltyNotice } from '../db/types.js'
+import { afterPosition } from '../http/keyset.js'
 import type { BreachFact, ComplaintState, NoticeKind, PenaltyFacts, PenaltyRules, PenaltyRuleValues } from '../domain/penalties.js'
 import type { Level, Status } from '../domain/vocabulary.js'
 
@@ -153,7 +154,7 @@ export async function listNotices(db: Db, q: NoticeQuery): Promise<PenaltyNotice
   if (q.bulletinId) query = query.where('bulletin_id', '=', q.bulletinId)
   if (q.from) query = query.where('issued_at', '>=', new Date(q.from))
   if (q.to) query = query.where('issued_at', '<', new Date(q.to))
-  if (q.cursor) query = query.where(sql<boolean>`(issued_at, id) < (${q.cursor.at}, ${q.cursor.id}::uuid)`)
+  if (q.cursor) query = query.where(afterPosition('penalty_notices', q.cursor, 'issued_at'))
   return query.orderBy('issued_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute()
 }
 

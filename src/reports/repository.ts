@@ -1,5 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Database } from '../db/types.js'
+import { afterPosition } from '../http/keyset.js'
 import { addDays } from '../domain/capa.js'
 import type { Period } from '../domain/reports.js'
 
@@ -144,6 +145,6 @@ export async function findStoredReport(db: Kysely<Database>, where: { id: string
 export async function listStoredReports(db: Kysely<Database>, q: { kind?: 'weekly' | 'monthly'; limit: number; after?: { at: Date; id: string } }) {
   let query = db.selectFrom('reports').select(['id', 'kind', day('period_start').as('period_start'), day('period_end').as('period_end'), 'generated_at', 'created_at'])
   if (q.kind) query = query.where('kind', '=', q.kind)
-  if (q.after) query = query.where(sql<boolean>`(created_at, id) < (${q.after.at}, ${q.after.id})`)
+  if (q.after) query = query.where(afterPosition('reports', q.after))
   return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute()
 }

@@ -218,7 +218,7 @@ export default async function webhookRoutes(app: FastifyInstance) {
     let query = services.db.selectFrom('webhook_deliveries').selectAll().where('subscription_id', '=', id)
     if (q.status) query = query.where('status', '=', q.status)
     if (q.cursor) {
-      query = query.where(afterCursor(q.cursor))
+      query = query.where(afterCursor('webhook_deliveries', q.cursor))
     }
     const { items, nextCursor } = page(await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute(), limit)
     return { items: items.map(deliveryDto), nextCursor }

@@ -171,6 +171,24 @@ t.test('the Friday bulletin sums its notices; only management signs; a signed bu
 
   t.equal((await api.call('POST', `/v1/penalty-bulletins/${id}/sign`, {}, {}, 'management')).status, 409, 'signing twice')
   t.equal((await api.call('POST', '/v1/penalty-bulletins', { weekStart: '2026-11-16' })).status, 409, 'drawing a signed week up again')
+  // paged one at a time: every notice once, in the order of one page of all (issued in batches, so
+  // several share an instant), a department key's pages only its own
+  const pages = async (query: string, as?: 'department:sales') => {
+    const ids: string[] = []
+    let cursor: string | null = null
+    do {
+      const res = await api.call('GET', `/v1/penalty-notices?${query}${cursor ? `&cursor=${cursor}` : ''}`, undefined, {}, as)
+      ids.push(...res.json.items.map((n: { id: string }) => n.id))
+      cursor = res.json.nextCursor
+    } while (cursor && ids.length < 500)
+    return ids
+  }
+  const all = await pages('limit=200')
+  t.ok(all.length > 1)
+  t.same(await pages('limit=1'), all, 'pages of one notice: each once, in order')
+  const salesOwn = await pages('limit=200', 'department:sales')
+  t.ok(salesOwn.length > 0 && salesOwn.length < all.length)
+  t.same(await pages('limit=1', 'department:sales'), salesOwn, 'a department’s pages of one')
   const ssNotice = (await noticesOf(api, ss.id))[0]!
   t.equal((await api.call('POST', `/v1/penalty-notices/${ssNotice.id}/contest`, { reason: '系统故障' }, {}, 'department:service-station')).status, 409, 'a confirmed notice cannot be contested')
   t.equal((await api.call('POST', `/v1/penalty-notices/${ssNotice.id}/waive`, { reason: '系统故障' }, {}, 'cs_manager')).status, 409, 'nor waived')

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { sql } from 'kysely'
 import { testApp, webComplaint, type TestApp } from '../helper.js'
 
 async function create(api: TestApp, over: Record<string, unknown> = {}) {
@@ -6,6 +7,35 @@ async function create(api: TestApp, over: Record<string, unknown> = {}) {
   api.clock.advanceMinutes(1)
   return res.json
 }
+
+t.test('list: rows sharing a millisecond, or one instant, as SQL writes them are each listed once', async (t) => {
+  const api = await testApp(t)
+  const ids: string[] = []
+  for (let i = 0; i < 7; i++) ids.push((await create(api)).id)
+  // an import by SQL: microseconds, and one statement's now() for a whole batch
+  await sql`update complaints set created_at = case when id = any(${ids.slice(0, 3)}::uuid[]) then timestamptz '2026-11-20 10:00:00.123456+08'
+    else timestamptz '2026-11-20 10:00:00.123' + (random() * 999)::int * interval '1 microsecond' end`.execute(api.db)
+  const order = (await sql<{ id: string }>`select id from complaints order by created_at desc, id desc`.execute(api.db)).rows.map((r) => r.id)
+  for (const limit of [1, 2, 3]) {
+    const seen: string[] = []
+    let cursor: string | null = null
+    do {
+      const res = await api.call('GET', `/v1/complaints?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`)
+      t.equal(res.status, 200)
+      seen.push(...res.json.items.map((c: { id: string }) => c.id))
+      cursor = res.json.nextCursor
+    } while (cursor && seen.length <= ids.length)
+    t.same(seen, order, `pages of ${limit}: every complaint once, in the database's order`)
+  }
+  // the row a cursor stands on is no longer at the cursor's instant (moved here; gone, in life): the
+  // cursor's own instant still places the next page
+  const page = await api.call('GET', '/v1/complaints?limit=4')
+  const moved = page.json.items[3].id as string
+  await sql`update complaints set created_at = created_at - interval '1 day' where id = ${moved}::uuid`.execute(api.db)
+  const rest = (await api.call('GET', `/v1/complaints?limit=10&cursor=${page.json.nextCursor}`)).json.items.map((c: { id: string }) => c.id)
+  t.same(rest.filter((id: string) => id !== moved).filter((id: string) => order.indexOf(id) <= 3), [], 'nothing of the first page again')
+  t.equal(rest[rest.length - 1], moved, 'the moved row, a day older now, last')
+})
 
 t.test('list: filters and keyset pagination, newest first', async (t) => {
   const api = await testApp(t)
