@@ -1,8 +1,9 @@
 // The same-SQL baseline of `npm run bench`: a bare Fastify (no schemas, no plugins) over a bare `pg`
 // pool of the service's size, running the statements the service runs for each measured request — the
-// key lookup, then the intake transaction (counter upsert, complaint, timeline, audit, outbox) or the
-// same SELECT — and answering the rows as JSON. The service's figure over this one is its own overhead:
-// validation, authorisation, clocks, representation, serialisation, logging.
+// key lookup, then the intake transaction (counter upsert, complaint, then its timeline entry, audit
+// entry and event in one statement) or the same SELECT — and answering the rows as JSON. The service's
+// figure over this one is its own overhead: validation, authorisation, clocks, representation,
+// serialisation, logging.
 // Env: DATABASE_URL, PORT (0), DB_POOL_SIZE (10). Prints `listening on http://…`.
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
@@ -26,9 +27,11 @@ const COLUMNS = ['id', 'tracking_token_hash', 'version', 'status', 'channel', 'e
   'first_reply_warn_at', 'closure_due_at', 'closure_warn_at', 'callback_due_at', 'callback_warn_at']
 const INSERT_COMPLAINT = `insert into "complaints" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) values (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) returning *`
 const UPSERT_COUNTER = 'insert into "reference_counters" ("year", "last_value") values ($1, $2) on conflict ("year") do update set "last_value" = reference_counters.last_value + 1 returning "last_value"'
-const INSERT_TIMELINE = 'insert into "complaint_timeline" ("complaint_id", "at", "actor", "action", "from_status", "to_status", "before", "after", "data") values ($1, $2, $3, $4, $5, $6, $7, $8, $9)'
-const INSERT_AUDIT = 'insert into "audit_log" ("at", "actor_key_id", "actor_role", "actor_name", "operation", "entity_type", "entity_id", "before", "after", "request_id") values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)'
-const INSERT_OUTBOX = 'insert into "outbox_events" ("event_id", "type", "complaint_id", "occurred_at", "payload") values ($1, $2, $3, $4, $5)'
+// the step's timeline entry, audit entry and event in one statement, as the service appends them (appendAll)
+const INSERT_APPENDS = `with "t" as (insert into "complaint_timeline" ("complaint_id", "at", "actor", "action", "from_status", "to_status", "before", "after", "data") values ($1, $2, $3, $4, $5, $6, $7, $8, $9)),
+  "a" as (insert into "audit_log" ("at", "actor_key_id", "actor_role", "actor_name", "operation", "entity_type", "entity_id", "before", "after", "request_id") values ($10, $11, $12, $13, $14, $15, $16, $17, $18, $19)),
+  "o" as (insert into "outbox_events" ("event_id", "type", "complaint_id", "occurred_at", "payload") values ($20, $21, $22, $23, $24))
+  select 1`
 
 interface Body { channel: string; complainant: { name: string; phone?: string; email?: string }; description: string }
 
@@ -50,11 +53,13 @@ app.post('/v1/complaints', async (req, reply) => {
       now, false, now, now, now, reference, 1, at(4 * 3_600_000), at(3 * 3_600_000), null, null, at(3 * 86_400_000), at(2.4 * 86_400_000), null, null]
     const complaint = (await client.query(INSERT_COMPLAINT, values)).rows[0]
     const actor = { type: 'api_key', id: who.id, role: who.role, name: who.name }
-    await client.query(INSERT_TIMELINE, [id, now, JSON.stringify(actor), 'receive', null, 'received', '{}', JSON.stringify({ status: 'received', reference, channel: body.channel }),
-      JSON.stringify({ channel: body.channel, externalBody: null, receivedAt: now.toISOString(), enteredAt: now.toISOString() })])
-    await client.query(INSERT_AUDIT, [now, who.id, who.role, who.name, 'receiveComplaint', 'complaint', id, null, JSON.stringify(complaint), req.id])
     const eventId = `msg_${randomUUID()}`
-    await client.query(INSERT_OUTBOX, [eventId, 'complaint.received', id, now, JSON.stringify({ id: eventId, type: 'complaint.received', occurredAt: now.toISOString(), data: { complaint } })])
+    await client.query(INSERT_APPENDS, [
+      id, now, JSON.stringify(actor), 'receive', null, 'received', '{}', JSON.stringify({ status: 'received', reference, channel: body.channel }),
+      JSON.stringify({ channel: body.channel, externalBody: null, receivedAt: now.toISOString(), enteredAt: now.toISOString() }),
+      now, who.id, who.role, who.name, 'receiveComplaint', 'complaint', id, null, JSON.stringify(complaint), req.id,
+      eventId, 'complaint.received', id, now, JSON.stringify({ id: eventId, type: 'complaint.received', occurredAt: now.toISOString(), data: { complaint } }),
+    ])
     await client.query('commit')
     return reply.code(201).header('location', `/v1/complaints/${id}`).send(complaint)
   } catch (err) {

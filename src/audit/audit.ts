@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Actor, Database } from '../db/types.js'
-import { insertRows } from '../db/batches.js'
+import { insertRows, type Append } from '../db/batches.js'
 
 /**
  * The audit log (docs/roles.md): every mutation — who, what, before/after, when, request id — written in
@@ -25,7 +25,14 @@ export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, 
 
 /** several changes of one operation (a scheduled job's batch), in as few statements as the batch needs */
 export async function writeAudits(trx: Transaction<Database>, ctx: AuditContext, changes: AuditChange[], at: Date): Promise<void> {
-  await insertRows(trx, 'audit_log', changes.map((change) => ({
+  const { table, rows } = auditAppend(ctx, changes, at)
+  await insertRows(trx, table, rows)
+}
+
+/** audit entries as rows to append (`appendAll`, with the step's timeline entries and events) */
+export const auditAppend = (ctx: AuditContext, changes: readonly AuditChange[], at: Date): Append => ({
+  table: 'audit_log',
+  rows: changes.map((change) => ({
     at,
     actor_key_id: ctx.actor.id,
     actor_role: ctx.actor.role,
@@ -36,8 +43,8 @@ export async function writeAudits(trx: Transaction<Database>, ctx: AuditContext,
     before: change.before,
     after: change.after,
     request_id: ctx.requestId,
-  })))
-}
+  })),
+})
 
 export interface AuditQuery {
   entityType?: string

@@ -9,10 +9,11 @@ import type { BusinessCalendar } from '../domain/calendar.js'
 import { isExternalChannel, type Channel, type Level } from '../domain/vocabulary.js'
 import { notFound, preconditionFailed, unprocessable } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
-import { appendEvents, type OutboxEvent } from '../outbox/outbox.js'
+import { eventAppend, type OutboxEvent } from '../outbox/outbox.js'
+import { appendAll } from '../db/batches.js'
 import { complaintEventData, eventView } from './events.js'
 import { apiValue, camel, complaintRecord } from './representation.js'
-import { writeAudit, writeAudits, type AuditChange, type AuditContext } from '../audit/audit.js'
+import { auditAppend, type AuditChange, type AuditContext } from '../audit/audit.js'
 import { recordStoppedLate } from '../sla/breaches.js'
 import * as repo from './repository.js'
 import type { ReceiveBody } from './schemas.js'
@@ -180,10 +181,9 @@ export async function applySteps(s: Services, trx: Transaction<Database>, steps:
         .execute()
     }
   }
-  await recordStoppedLate(trx, steps.map((step, i) => ({ before: step.current, after: updated[i]! })), view)
-  await repo.appendTimeline(trx, ...timeline)
-  await writeAudits(trx, audit, audits, now)
-  await appendEvents(trx, events)
+  // breaches of clocks stopped late first (their timeline entries and events before the steps'), all in one statement
+  const late = await recordStoppedLate(trx, steps.map((step, i) => ({ before: step.current, after: updated[i]! })), view)
+  await appendAll(trx, [...late, repo.timelineAppend(timeline), auditAppend(audit, audits, now), eventAppend(events)])
   return updated
 }
 
@@ -261,13 +261,15 @@ export async function receiveComplaint(
   const complaint = await repo.insertComplaint(trx, {
     ...(repo.toColumns({ ...base, reference, sla_policy_version: version, ...deadlines }) as Parameters<typeof repo.insertComplaint>[1]),
   })
-  await repo.appendTimeline(trx, {
-    complaintId: id, at: receivedAt, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
-    after: { status: 'received', reference, channel: body.channel },
-    data: { channel: body.channel, externalBody, receivedAt: receivedAt.toISOString(), enteredAt: now.toISOString() },
-  })
-  await writeAudit(trx, audit, { entityType: 'complaint', entityId: id, before: null, after: complaintRecord(complaint) }, now)
   const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
-  await appendEvents(trx, events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }, view) })))
+  await appendAll(trx, [
+    repo.timelineAppend([{
+      complaintId: id, at: receivedAt, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
+      after: { status: 'received', reference, channel: body.channel },
+      data: { channel: body.channel, externalBody, receivedAt: receivedAt.toISOString(), enteredAt: now.toISOString() },
+    }]),
+    auditAppend(audit, [{ entityType: 'complaint', entityId: id, before: null, after: complaintRecord(complaint) }], now),
+    eventAppend(events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }, view) }))),
+  ])
   return { complaint, trackingToken }
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
 import { afterCursor, page } from '../http/keyset.js'
-import { inBatches, insertRows } from '../db/batches.js'
+import { inBatches, insertRows, type Append } from '../db/batches.js'
 import { anyClockOverdue } from '../sla/clock-sql.js'
 import type { ListQuery } from './schemas.js'
 
@@ -99,7 +99,14 @@ export interface TimelineInsert {
 
 /** appends timeline entries in one statement */
 export async function appendTimeline(trx: Transaction<Database>, ...entries: TimelineInsert[]): Promise<void> {
-  await insertRows(trx, 'complaint_timeline', entries.map((e) => ({
+  const { table, rows } = timelineAppend(entries)
+  await insertRows(trx, table, rows)
+}
+
+/** timeline entries as rows to append (`appendAll`, with the step's audit entries and events) */
+export const timelineAppend = (entries: readonly TimelineInsert[]): Append => ({
+  table: 'complaint_timeline',
+  rows: entries.map((e) => ({
     complaint_id: e.complaintId,
     at: e.at,
     actor: e.actor,
@@ -109,8 +116,8 @@ export async function appendTimeline(trx: Transaction<Database>, ...entries: Tim
     before: e.before,
     after: e.after,
     data: e.data,
-  })))
-}
+  })),
+})
 
 export async function timeline(db: Db, complaintId: string) {
   return db.selectFrom('complaint_timeline').selectAll().where('complaint_id', '=', complaintId).orderBy('id').execute()

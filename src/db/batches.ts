@@ -28,10 +28,38 @@ export function inBatches<T>(rows: readonly T[], size = ROWS_PER_STATEMENT): T[]
  * makes one string, which the driver sends as it is.
  */
 export async function insertRows(db: Kysely<Database> | Transaction<Database>, table: keyof Database & string, rows: ReadonlyArray<Record<string, unknown>>): Promise<void> {
-  if (rows.length === 0) return
-  const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)))
-  for (const batch of inBatches(rows)) {
-    await sql`insert into ${sql.table(table)} (${columns})
-      select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(batch)}::json)`.execute(db)
+  for (const batch of inBatches(rows)) await insertFromJson({ table, rows: batch }).execute(db)
+}
+
+/** one table's rows to append, as `insertRows` takes them */
+export interface Append {
+  table: keyof Database & string
+  rows: ReadonlyArray<Record<string, unknown>>
+}
+
+/**
+ * Several tables' appends in one statement, each a data-modifying WITH query (Postgres runs every one of
+ * them to completion): a lifecycle step's timeline entry, audit entry and events are one round trip, not
+ * three. Intakes hold the year's reference counter from their number to their commit, so every round trip
+ * inside the transaction lengthens the queue on it (README: Performance). Appends larger than one batch go
+ * table by table, as `insertRows`. Every append of a table names the same columns (its builder's).
+ */
+export async function appendAll(db: Kysely<Database> | Transaction<Database>, appends: readonly Append[]): Promise<void> {
+  // a table named twice gets one insert, its rows in the order given (two inserts into one table in one
+  // statement would run in no set order)
+  const byTable = new Map<Append['table'], Array<Record<string, unknown>>>()
+  for (const a of appends) if (a.rows.length > 0) byTable.set(a.table, [...(byTable.get(a.table) ?? []), ...a.rows])
+  const present = [...byTable].map(([table, rows]) => ({ table, rows }))
+  if (present.length <= 1 || present.some((a) => a.rows.length > ROWS_PER_STATEMENT)) {
+    for (const a of present) await insertRows(db, a.table, a.rows)
+    return
   }
+  const parts = present.map((a, i) => sql`${sql.id(`append_${i}`)} as (${insertFromJson(a)})`)
+  await sql`with ${sql.join(parts)} select 1`.execute(db)
+}
+
+function insertFromJson({ table, rows }: Append) {
+  const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)))
+  return sql`insert into ${sql.table(table)} (${columns})
+    select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::json)`
 }

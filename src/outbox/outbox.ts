@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/types.js'
 import { uuidv7 } from './uuidv7.js'
-import { insertRows } from '../db/batches.js'
+import { insertRows, type Append } from '../db/batches.js'
 
 /**
  * The one way the service emits an event: a row in outbox_events written inside the transaction of
@@ -17,10 +17,17 @@ export interface OutboxEvent {
 }
 
 export async function appendEvents(trx: Transaction<Database> | Kysely<Database>, events: OutboxEvent[]): Promise<void> {
-  await insertRows(trx, 'outbox_events', events.map((e) => {
+  const { table, rows } = eventAppend(events)
+  await insertRows(trx, table, rows)
+}
+
+/** events as rows of the outbox, to append with `appendEvents` or (a step's, with its timeline and audit entries) `appendAll` */
+export const eventAppend = (events: readonly OutboxEvent[]): Append => ({
+  table: 'outbox_events',
+  rows: events.map((e) => {
     const eventId = `msg_${uuidv7(e.occurredAt.getTime())}`
     const occurredAt = e.occurredAt.toISOString()
     // the payload is stored as this JSON text and delivered as stored
     return { event_id: eventId, type: e.type, complaint_id: e.complaintId, occurred_at: occurredAt, payload: { id: eventId, type: e.type, occurredAt, data: e.data } }
-  }))
-}
+  }),
+})
