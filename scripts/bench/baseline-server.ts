@@ -86,7 +86,7 @@ app.get('/v1/complaints', async (req, reply) => {
   if (q.departmentId) where.push(`"department_id" = $${values.push(q.departmentId)}`)
   if (q.cursor) {
     const { c, i } = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as { c: string; i: string }
-    // the service's condition (src/http/keyset.ts): the position's instant from its own row, within the cursor's millisecond
+    // the service's condition (src/http/keyset.ts): the position's instant from its own row, within a millisecond of the cursor's instant
     const at = `$${values.push(new Date(c))}::timestamptz`
     const id = `$${values.push(i)}::uuid`
     where.push(`("created_at", "id") < (coalesce((select "k"."created_at" from "complaints" as "k" where "k"."id" = ${id}

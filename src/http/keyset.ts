@@ -46,7 +46,7 @@ export type KeysetTable = 'complaints' | 'webhook_deliveries' | 'reports' | 'pen
  * rows written by SQL (an import, a column's `now()` default) can share a millisecond, or one instant
  * for a whole statement, and comparing with the truncated instant skipped every row of that millisecond
  * after the page's last one. The instant is taken from the position's own row instead — found by id,
- * only within the cursor's millisecond (a crafted cursor learns nothing about another row), and the
+ * only within a millisecond of the cursor's instant (a crafted cursor learns nothing about another row), and the
  * cursor's instant when that row is gone. An InitPlan: still one index condition.
  */
 export function afterPosition(table: KeysetTable, position: KeysetPosition, column: 'created_at' | 'issued_at' = 'created_at'): RawBuilder<boolean> {
