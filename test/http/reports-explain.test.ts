@@ -6,6 +6,7 @@ import { reportQueries } from '../../src/reports/repository.js'
 import { dueComplaints } from '../../src/retention/retention.js'
 import { retentionCutoff } from '../../src/domain/retention.js'
 import { testApp } from '../helper.js'
+import { indexesOf, inline } from '../explain.js'
 
 /**
  * Every report query, the retention sweep and the review-due sweep plan to use the indexes added for
@@ -14,14 +15,6 @@ import { testApp } from '../helper.js'
  * these queries.
  */
 const onPostgres = Boolean(process.env.DATABASE_URL)
-
-/** the index names a plan uses, at any depth */
-function indexesOf(plan: unknown): string[] {
-  if (Array.isArray(plan)) return plan.flatMap(indexesOf)
-  if (!plan || typeof plan !== 'object') return []
-  const node = plan as Record<string, unknown>
-  return [...(typeof node['Index Name'] === 'string' ? [node['Index Name']] : []), ...Object.values(node).flatMap(indexesOf)]
-}
 
 t.test('the report queries use the indexes added for them (EXPLAIN over a seeded table)', { skip: onPostgres ? false : 'needs DATABASE_URL: plans are a property of the Postgres server, not of PGlite' }, async (t) => {
   const api = await testApp(t, { now: '2026-11-27T02:00:00Z' })
@@ -66,13 +59,3 @@ t.test('the report queries use the indexes added for them (EXPLAIN over a seeded
     t.ok(used.includes(index), `${name} uses ${index} (plan uses: ${[...new Set(used)].join(', ') || 'no index'})`)
   }
 })
-
-/** EXPLAIN takes no parameters: the query with its values written in as literals */
-function inline(text: string, parameters: readonly unknown[]): string {
-  const literal = (v: unknown): string => {
-    if (v instanceof Date) return `'${v.toISOString()}'::timestamptz`
-    if (typeof v === 'number') return String(v)
-    return `'${String(v).replace(/'/g, "''")}'`
-  }
-  return text.replace(/\$(\d+)/g, (_, n: string) => literal(parameters[Number(n) - 1]))
-}
