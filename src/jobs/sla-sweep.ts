@@ -123,7 +123,7 @@ export function batchStatement(kind: Kind, clock: ClockKey, now: Date, batchSize
  * the rows (its default for a test on an expression it has no statistics for), expects a handful of
  * candidates, for which a sort looks free, and prefers a bitmap scan of every overdue row after the
  * cursor, sorted to keep `batchSize`: each batch then read the whole rest of its clock's backlog (over a
- * million complaints with 20,000 clocks overdue, 5,000 rows a batch, npm run bench). With sorting off,
+ * million complaints with 21,000 clocks overdue, 5,000 rows a batch, npm run bench). With sorting off,
  * the ordered index scan is the plan that remains. `set local`: it ends with the batch's transaction.
  */
 export const ORDERED_WALK = sql`set local enable_sort = off`
