@@ -159,6 +159,14 @@ export async function startChild(script: string, env: Record<string, string | un
   }
 }
 
+/** CPU time a process has used so far (user + system, all its threads), in µs (Linux /proc: clock ticks of 10 ms) */
+export function cpuUs(pid: number): number {
+  // the fields after the command name, which is in parentheses and may hold spaces
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * (1_000_000 / 100)
+}
+
 /** resident set size of a process now, in MB (Linux /proc) */
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -189,6 +197,8 @@ export interface LoadResult {
   requests: number
   non2xx: number
   errors: number
+  /** CPU time the process answering spent per answer during the round (µs; `LoadSpec.pid`), or null */
+  cpuUsPerRequest: number | null
 }
 
 export interface LoadSpec {
@@ -198,11 +208,14 @@ export interface LoadSpec {
   body?: string
   /** a fresh path per request (e.g. a random complaint id) */
   paths?: string[]
+  /** the process answering, to measure its CPU time per answer */
+  pid?: number
 }
 
 /** one autocannon round */
 export async function load(spec: LoadSpec, seconds: number, connections: number): Promise<LoadResult> {
   const paths = spec.paths
+  const cpuBefore = spec.pid ? cpuUs(spec.pid) : null
   const result = await autocannon({
     url: spec.url,
     connections,
@@ -212,10 +225,11 @@ export async function load(spec: LoadSpec, seconds: number, connections: number)
     body: spec.body,
     ...(paths ? { requests: [{ setupRequest: (req: any) => ({ ...req, path: paths[Math.floor(Math.random() * paths.length)] }) }] } : {}),
   })
+  const cpuUsPerRequest = cpuBefore !== null && result.requests.total > 0 ? (cpuUs(spec.pid!) - cpuBefore) / result.requests.total : null
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, v]) => [code, (v as { count: number }).count]))
   return {
     rps: result['2xx'] / result.duration, allRps: result.requests.average, statusCodes, p50: result.latency.p50, p99: result.latency.p99, mean: result.latency.average,
-    requests: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts,
+    requests: result.requests.total, non2xx: result.non2xx, errors: result.errors + result.timeouts, cpuUsPerRequest,
   }
 }
 
@@ -238,6 +252,7 @@ export async function interleaved(contenders: Record<string, LoadSpec>, rounds: 
     return [n, {
       rps: median(xs.map((x) => x.rps)), allRps: median(xs.map((x) => x.allRps)), statusCodes, p50: median(xs.map((x) => x.p50)), p99: median(xs.map((x) => x.p99)), mean: median(xs.map((x) => x.mean)),
       requests: xs.reduce((s, x) => s + x.requests, 0), non2xx: xs.reduce((s, x) => s + x.non2xx, 0), errors: xs.reduce((s, x) => s + x.errors, 0),
+      cpuUsPerRequest: xs.every((x) => x.cpuUsPerRequest !== null) ? median(xs.map((x) => x.cpuUsPerRequest!)) : null,
       rounds: xs,
     }]
   }))

@@ -54,6 +54,8 @@ const ratioCell = (service: number, baseline: number) => (baseline > 0 ? `${(ser
 const ms = (x: number) => `${fmt(x, x < 10 ? 1 : 0)} ms`
 const s = (x: number) => `${(x / 1000).toFixed(2)} s`
 const rps = (x: number) => `${fmt(x)} req/s`
+/** ", 560 µs CPU a request": the answering process's own CPU time per answer (median of the rounds) */
+const cpu = (r: { cpuUsPerRequest: number | null }) => (r.cpuUsPerRequest === null ? '' : `, ${fmt(r.cpuUsPerRequest)} µs CPU a request`)
 const mb = (x: number) => `${fmt(x)} MB`
 
 interface Ctx {
@@ -78,8 +80,8 @@ async function reads(ctx: Ctx): Promise<Section> {
     const paths = Array.isArray(p) ? p : undefined
     const one = Array.isArray(p) ? p[0]! : p
     return {
-      service: { url: service.base + one, headers, paths },
-      baseline: { url: baseline.base + one, headers, paths },
+      service: { url: service.base + one, headers, paths, pid: service.child.pid },
+      baseline: { url: baseline.base + one, headers, paths, pid: baseline.child.pid },
     }
   }
   const cases: Array<{ key: string; label: string; spec: ReturnType<typeof pair> }> = [
@@ -96,8 +98,8 @@ async function reads(ctx: Ctx): Promise<Section> {
     figures[c.key] = r
     const ratio = r.service!.rps / r.baseline!.rps
     rows.push({
-      measurement: `${c.label}, ${options.connections} connections`, service: `${rps(r.service!.rps)}, p99 ${ms(r.service!.p99)}${shed(r.service!)}`,
-      baseline: `${rps(r.baseline!.rps)}, p99 ${ms(r.baseline!.p99)}${shed(r.baseline!)}`, ratio: ratioCell(r.service!.rps, r.baseline!.rps), target: '≥ 0.70×', pass: ratio >= 0.7,
+      measurement: `${c.label}, ${options.connections} connections`, service: `${rps(r.service!.rps)}, p99 ${ms(r.service!.p99)}${cpu(r.service!)}${shed(r.service!)}`,
+      baseline: `${rps(r.baseline!.rps)}, p99 ${ms(r.baseline!.p99)}${cpu(r.baseline!)}${shed(r.baseline!)}`, ratio: ratioCell(r.service!.rps, r.baseline!.rps), target: '≥ 0.70×', pass: ratio >= 0.7,
     })
   }
   const first = figures.firstPage as Record<string, { p50: number; mean: number }>
@@ -114,16 +116,16 @@ const intakeBody = JSON.stringify({ channel: 'hotline_400', complainant: { name:
 
 async function intake(ctx: Ctx): Promise<Section> {
   const { options, service, baseline, keys } = ctx
-  const spec = (base: string) => ({ url: `${base}/v1/complaints`, method: 'POST' as const, body: intakeBody, headers: { authorization: `Bearer ${keys.cs}`, 'content-type': 'application/json' } })
+  const spec = (child: Child) => ({ url: `${child.base}/v1/complaints`, method: 'POST' as const, body: intakeBody, headers: { authorization: `Bearer ${keys.cs}`, 'content-type': 'application/json' }, pid: child.child.pid })
   console.log(`  intake: ${options.rounds} interleaved round(s) of ${options.intakeSeconds} s each`)
-  const r = await interleaved({ service: spec(service.base), baseline: spec(baseline.base) }, options.rounds, options.intakeSeconds, options.connections, options.smoke ? 0.3 : 2)
+  const r = await interleaved({ service: spec(service), baseline: spec(baseline) }, options.rounds, options.intakeSeconds, options.connections, options.smoke ? 0.3 : 2)
   console.log(`  hello-world ceiling: ${options.readSeconds} s`)
   const hello = await load({ url: `${baseline.base}/hello` }, options.readSeconds, options.connections)
   const ratio = r.service!.rps / r.baseline!.rps
   return {
     title: 'Intake: POST /v1/complaints beside the same statements in one transaction through a bare pg pool',
     rows: [
-      { measurement: `intake, ${options.connections} connections`, service: `${rps(r.service!.rps)}${shed(r.service!)}`, baseline: `${rps(r.baseline!.rps)}${shed(r.baseline!)}`, ratio: ratioCell(r.service!.rps, r.baseline!.rps), target: '≥ 0.80×', pass: ratio >= 0.8 },
+      { measurement: `intake, ${options.connections} connections`, service: `${rps(r.service!.rps)}${cpu(r.service!)}${shed(r.service!)}`, baseline: `${rps(r.baseline!.rps)}${cpu(r.baseline!)}${shed(r.baseline!)}`, ratio: ratioCell(r.service!.rps, r.baseline!.rps), target: '≥ 0.80×', pass: ratio >= 0.8 },
       { measurement: 'intake p99 latency', service: ms(r.service!.p99), baseline: ms(r.baseline!.p99), ratio: ratioCell(r.service!.p99, r.baseline!.p99), target: '< 100 ms', pass: r.service!.p99 < 100 },
       { measurement: 'intake p50 latency', service: ms(r.service!.p50), baseline: ms(r.baseline!.p50), ratio: ratioCell(r.service!.p50, r.baseline!.p50), target: '—', pass: null },
       { measurement: 'Fastify hello world (ceiling, for context)', service: '—', baseline: `${rps(hello.rps)}, p99 ${ms(hello.p99)}`, ratio: '—', target: '—', pass: null },
