@@ -64,7 +64,7 @@ t.test('the sweep is one set-based statement per clock, however many complaints'
   queries.length = 0
   const warned = await recordDueSoon(services, api.clock.now())
   t.same(warned, { handover: 0, first_reply: 0, closure: 0, callback: 0 }, 'every threshold is past its deadline: nothing to warn of')
-  t.equal(queries.length, 4 * 2, 'due-soon: one statement per clock')
+  t.equal(queries.length, 4 * 2, 'due-soon: its planner setting and one statement per clock')
 })
 
 t.test('a backlog of breaches is recorded in bounded batches, each once, each batch its own transaction', async (t) => {
