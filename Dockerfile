@@ -29,4 +29,4 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # what `npm start` runs (node with package.json's config.nodeFlags), without npm in between: node is
 # PID 1 and gets `docker stop`'s SIGTERM itself
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=8", "--heap-growing-percent=100", "dist/server.js"]
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=24", "--heap-growing-percent=100", "dist/server.js"]

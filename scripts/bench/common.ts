@@ -13,7 +13,7 @@ export const SECRETS_KEY = randomBytes(32).toString('base64')
 /**
  * The node flags `npm start` and `npm run job` run the service with (package.json config.nodeFlags:
  * source maps and the V8 heap sizing, README "Performance"): the bench measures the service as it is
- * run, the baseline server with node's defaults.
+ * run, and its same-SQL baseline with the same flags (the bare-Fastify start-up figures use node's defaults).
  */
 export const SERVICE_NODE_FLAGS: string[] = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).config.nodeFlags as string).split(/\s+/)
 

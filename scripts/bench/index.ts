@@ -266,7 +266,8 @@ async function main() {
     let keys = { cs: '', management: '' }
     if (needServers) {
       service = await startChild('dist/server.js', serviceEnv(url), '/readyz', SERVICE_NODE_FLAGS)
-      baseline = await startChild('dist/scripts/bench/baseline-server.js', { DATABASE_URL: url, PORT: '0', DB_POOL_SIZE: '10' }, '/hello')
+      // the baseline runs with the service's node flags: its V8 heap sizing changes throughput (README: Performance), and a ratio should compare the code, not the runtime's settings
+      baseline = await startChild('dist/scripts/bench/baseline-server.js', { DATABASE_URL: url, PORT: '0', DB_POOL_SIZE: '10' }, '/hello', SERVICE_NODE_FLAGS)
       const make = async (role: string) => {
         const res = await call(service!.base, ADMIN_KEY, 'POST', '/v1/admin/api-keys', { name: `bench ${role}`, role })
         if (res.status !== 201) throw new Error(`could not create a ${role} key: ${res.status} ${JSON.stringify(res.json)}`)
