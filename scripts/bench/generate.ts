@@ -154,7 +154,9 @@ export async function generate(url: string, n: number, log: (line: string) => vo
       from b),
     c as materialized (select s.*, ${level} as lvl, ${channel} as ch from s)
     select
-      md5(c.i::text || '${t0}')::uuid,
+      -- the id as the service makes it (src/db/uuidv7.ts): UUIDv7 of the instant the complaint was made, random bits from a hash
+      (lpad(to_hex(floor(extract(epoch from c.t) * 1000)::bigint), 12, '0') || '7' || substr(md5(c.i::text || '${t0}'), 14, 3)
+        || substr('89ab', 1 + ('x' || substr(md5(c.i::text || '${t0}'), 17, 1))::bit(4)::int % 4, 1) || substr(md5(c.i::text || '${t0}'), 18, 15))::uuid,
       'CP-' || to_char(c.t at time zone 'Asia/Shanghai', 'YYYY') || '-' || lpad(${numberCase('c.i')}::text, 6, '0'),
       md5('token' || c.i), c.v, c.status, c.ch,
       case when c.ch in ('media', 'consumer_association', 'government') then c.ch end,
@@ -271,6 +273,10 @@ export async function generate(url: string, n: number, log: (line: string) => vo
   await q(`drop function bench_r(bigint, int)`)
   log(`  indexed in ${((performance.now() - started) / 1000).toFixed(0)} s; analyze`)
   await Promise.all(['complaints', 'complaint_timeline', 'breaches, reference_counters'].map((t) => q(`analyze ${t}`)))
+  // ids as the service makes them: UUIDv7 whose time is the complaint's creation (the index locality the sweep sees depends on it)
+  const notV7 = (await q(`select count(*)::int as n from complaints where id::text !~ '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab]'
+    or ('x' || lpad(replace(left(id::text, 13), '-', ''), 16, '0'))::bit(64)::bigint <> floor(extract(epoch from created_at) * 1000)::bigint`)).rows[0].n as number
+  if (notV7 > 0) throw new Error(`${notV7} generated complaint ids are not the UUIDv7 of their creation`)
   await pool.end()
   return {
     n, ms: performance.now() - started, t0: new Date(t0).toISOString(), timelineRows,

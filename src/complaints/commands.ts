@@ -11,6 +11,7 @@ import { notFound, preconditionFailed, unprocessable } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
 import { eventAppend, type OutboxEvent } from '../outbox/outbox.js'
 import { appendAll } from '../db/batches.js'
+import { uuidv7 } from '../db/uuidv7.js'
 import { complaintEventData, eventView } from './events.js'
 import { apiValue, camel, complaintRecord } from './representation.js'
 import { auditAppend, type AuditChange, type AuditContext } from '../audit/audit.js'
@@ -226,7 +227,8 @@ export async function receiveComplaint(
   const view = await eventView(s, now, trx)
   const trackingToken = randomBytes(18).toString('base64url')
   const externalBody = body.externalBody ?? (isExternalChannel(body.channel) ? body.channel : null)
-  const id = randomUUID()
+  // time-ordered (src/db/uuidv7.ts): the complaints worked on now share the recent pages of every index keyed by their id
+  const id = uuidv7(now.getTime())
   const base = {
     id,
     tracking_token_hash: hashToken(trackingToken),

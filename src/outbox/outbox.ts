@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely'
 import type { Database } from '../db/types.js'
-import { uuidv7 } from './uuidv7.js'
+import { uuidv7 } from '../db/uuidv7.js'
 import { insertRows, type Append } from '../db/batches.js'
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { uuidv7 } from '../../src/outbox/uuidv7.js'
+import { uuidv7 } from '../../src/db/uuidv7.js'
 
 /** RFC 9562 §5.7: 48-bit big-endian Unix milliseconds, version 7, variant 10, 74 random bits */
 const V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
