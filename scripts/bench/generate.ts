@@ -135,7 +135,8 @@ export async function generate(url: string, n: number, log: (line: string) => vo
   // b: the row's drawn facts; s: its step instants; the select below: the columns
   const select = `
     with b0 as materialized (
-      select i, bench_ts(i) as t, ${role} as role, ${status} as status, ${r(6)} as r6, ${r(7)} as r7, ${r(8)} as r8, ${r(9)} as r9
+      select i, bench_ts(i) as t, ${role} as role, ${status} as status, ${r(6)} as r6, ${r(7)} as r7, ${r(8)} as r8, ${r(9)} as r9,
+        md5(i::text || '${t0}') as h
       from generate_series($1::bigint, $2::bigint) i),
     b as materialized (select b0.*, (case b0.status ${Object.entries(PATHS).map(([status, steps]) => `when '${status}' then ${steps.length}`).join(' ')} end) as v,
       -- how far along the main path the row got (withdrawn: acknowledged; deferred: replied)
@@ -155,8 +156,8 @@ export async function generate(url: string, n: number, log: (line: string) => vo
     c as materialized (select s.*, ${level} as lvl, ${channel} as ch from s)
     select
       -- the id as the service makes it (src/db/uuidv7.ts): UUIDv7 of the instant the complaint was made, random bits from a hash
-      (lpad(to_hex(floor(extract(epoch from c.t) * 1000)::bigint), 12, '0') || '7' || substr(md5(c.i::text || '${t0}'), 14, 3)
-        || substr('89ab', 1 + ('x' || substr(md5(c.i::text || '${t0}'), 17, 1))::bit(4)::int % 4, 1) || substr(md5(c.i::text || '${t0}'), 18, 15))::uuid,
+      (lpad(to_hex(floor(extract(epoch from c.t) * 1000)::bigint), 12, '0') || '7' || substr(c.h, 14, 3)
+        || substr('89ab', 1 + ('x' || substr(c.h, 17, 1))::bit(4)::int % 4, 1) || substr(c.h, 18, 15))::uuid,
       'CP-' || to_char(c.t at time zone 'Asia/Shanghai', 'YYYY') || '-' || lpad(${numberCase('c.i')}::text, 6, '0'),
       md5('token' || c.i), c.v, c.status, c.ch,
       case when c.ch in ('media', 'consumer_association', 'government') then c.ch end,
