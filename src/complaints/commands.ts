@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
-import type { Transaction } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
 import type { Services } from '../context.js'
 import type { Complaint, Database } from '../db/types.js'
 import { toLocal } from '../domain/calendar.js'
@@ -10,7 +10,7 @@ import { isExternalChannel, type Channel, type Level } from '../domain/vocabular
 import { notFound, preconditionFailed, unprocessable } from '../errors.js'
 import { resolveAssessment } from '../admin/repository.js'
 import { eventAppend, type OutboxEvent } from '../outbox/outbox.js'
-import { appendAll } from '../db/batches.js'
+import { appendAll, appendMaking, placeholder } from '../db/batches.js'
 import { uuidv7 } from '../db/uuidv7.js'
 import { complaintEventData, eventView } from './events.js'
 import { apiValue, camel, complaintRecord } from './representation.js'
@@ -206,13 +206,17 @@ export function receiptTime(body: Pick<ReceiveBody, 'receivedAt' | 'occurredAt'>
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex')
 
-export function formatReference(prefix: string, year: number, n: number): string {
-  return `${prefix}-${year}-${String(n).padStart(6, '0')}`
-}
-
+/**
+ * Receives a complaint (7.2) in one statement: its reference number from the year's counter row, the
+ * complaint, its timeline entry, audit entry and events. Node makes every row beforehand, the complaint
+ * whole (every column, as it will be stored), with a placeholder where the number goes; the statement
+ * takes the number and writes the rows with it (`appendMaking`). Outside a transaction (an intake without
+ * Idempotency-Key) that statement is the transaction, and the counter row — on which the year's intakes
+ * queue — is locked only while Postgres executes and commits it (README: Performance).
+ */
 export async function receiveComplaint(
   s: Services,
-  trx: Transaction<Database>,
+  db: Kysely<Database>,
   body: ReceiveBody,
   audit: AuditContext,
 ): Promise<{ complaint: Complaint; trackingToken: string }> {
@@ -221,16 +225,16 @@ export async function receiveComplaint(
   const receivedAt = receiptTime(body, now, s.config.BACKDATE_WINDOW_DAYS)
   // the reference number's year is the year of receipt in the business time zone
   const year = Number(toLocal(receivedAt, s.config.BUSINESS_TIMEZONE).date.slice(0, 4))
-  // reads first (usually cache hits): the year's counter row, taken below, stays locked until commit
-  const version = await s.sla.currentVersion(trx)
-  const policy = await s.sla.policy(version, trx)
-  const view = await eventView(s, now, trx)
+  const version = await s.sla.currentVersion(db)
+  const policy = await s.sla.policy(version, db)
+  const view = await eventView(s, now, db)
   const trackingToken = randomBytes(18).toString('base64url')
   const externalBody = body.externalBody ?? (isExternalChannel(body.channel) ? body.channel : null)
-  // time-ordered (src/db/uuidv7.ts): the complaints worked on now share the recent pages of every index keyed by their id
-  const id = uuidv7(now.getTime())
-  const base = {
-    id,
+  const reference = placeholder('reference')
+  const draft: Complaint = {
+    // time-ordered (src/db/uuidv7.ts): the complaints worked on now share the recent pages of every index keyed by their id
+    id: uuidv7(now.getTime()),
+    reference,
     tracking_token_hash: hashToken(trackingToken),
     version: 1,
     status: 'received',
@@ -250,28 +254,38 @@ export async function receiveComplaint(
     attachments: body.attachments ?? [],
     occurred_at: body.occurredAt ? new Date(body.occurredAt) : null,
     received_at: receivedAt,
+    acknowledged_at: null, acknowledged_via: null, category_id: null, level: null, nature: null,
     major: externalBody !== null,
+    irrational_stage: null, follow_up_mode: null, department_id: null, receiver_id: null, assessed_at: null, handed_over_at: null,
+    signed_at: null, signed_by: null, first_replied_at: null, last_replied_at: null, root_cause: null, capa: null, investigated_at: null,
+    closure_requested_at: null, result_summary: null, deferral_requested_at: null, deferral_reason: null, deferred_at: null,
+    callback_at: null, satisfied: null, satisfaction: null, callback_comment: null, closure_rejected_count: 0, closed_at: null,
+    closure_type: null, withdrawn_at: null, withdrawal_reason: null, reopened_at: null, reopen_count: 0,
     // the clocks run from receipt, also for a letter or a call entered later
     clock_started_at: receivedAt,
+    handover_due_at: null, first_reply_due_at: null, closure_due_at: null, callback_due_at: null,
     created_at: now,
     updated_at: now,
+    sla_policy_version: version,
+    clock_cycle: 1,
+    paused_at: null,
+    pauses: [],
+    handover_warn_at: null, first_reply_warn_at: null, closure_warn_at: null, callback_warn_at: null,
+    closure_limit_missed: false,
+    anonymised_at: null,
+    capa_review_due: null,
   }
-  const draft = { ...base, level: null, signed_at: null, closure_requested_at: null, pauses: [] } as unknown as Complaint
-  const deadlines = deadlineColumns(draft, policy, view.calendar)
-  // the reference number as late as possible: concurrent intakes of a year queue on its counter row
-  const reference = formatReference(s.config.REFERENCE_PREFIX, year, await repo.nextReferenceNumber(trx, year))
-  const complaint = await repo.insertComplaint(trx, {
-    ...(repo.toColumns({ ...base, reference, sla_policy_version: version, ...deadlines }) as Parameters<typeof repo.insertComplaint>[1]),
-  })
+  const complaint = { ...draft, ...deadlineColumns(draft, policy, view.calendar) } as Complaint
   const events = ['complaint.received', ...(externalBody ? ['complaint.external_reported'] : [])]
-  await appendAll(trx, [
+  const made = await appendMaking(db, { placeholder: reference, statement: repo.takeReference(s.config.REFERENCE_PREFIX, year) }, [
+    { table: 'complaints', rows: [complaint] },
     repo.timelineAppend([{
-      complaintId: id, at: receivedAt, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
+      complaintId: complaint.id, at: receivedAt, actor, action: 'receive', fromStatus: null, toStatus: 'received', before: {},
       after: { status: 'received', reference, channel: body.channel },
       data: { channel: body.channel, externalBody, receivedAt: receivedAt.toISOString(), enteredAt: now.toISOString() },
     }]),
-    auditAppend(audit, [{ entityType: 'complaint', entityId: id, before: null, after: complaintRecord(complaint) }], now),
-    eventAppend(events.map((type) => ({ type, complaintId: id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }, view) }))),
+    auditAppend(audit, [{ entityType: 'complaint', entityId: complaint.id, before: null, after: complaintRecord(complaint) }], now),
+    eventAppend(events.map((type) => ({ type, complaintId: complaint.id, occurredAt: now, data: complaintEventData(complaint, { action: 'receive', channel: body.channel, ...(externalBody ? { notify: ['public_relations', 'management'] } : {}) }, view) }))),
   ])
-  return { complaint, trackingToken }
+  return { complaint: { ...complaint, reference: made }, trackingToken }
 }

@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Services } from '../context.js'
 import type { Complaint, Database } from '../db/types.js'
 import type { BusinessCalendar } from '../domain/calendar.js'
@@ -11,7 +11,7 @@ export interface EventView {
   reopenWindowDays: number
 }
 
-export async function eventView(s: Services, now: Date, via?: Transaction<Database>): Promise<EventView> {
+export async function eventView(s: Services, now: Date, via?: Kysely<Database>): Promise<EventView> {
   return { now, calendar: await s.sla.calendar(via), reopenWindowDays: s.config.REOPEN_WINDOW_DAYS }
 }
 

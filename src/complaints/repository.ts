@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Actor, Complaint, ComplaintPatch, Database, NewComplaint } from '../db/types.js'
+import type { Actor, Complaint, ComplaintPatch, Database } from '../db/types.js'
 import { afterCursor, page } from '../http/keyset.js'
 import { inBatches, insertRows, type Append } from '../db/batches.js'
 import { anyClockOverdue } from '../sla/clock-sql.js'
@@ -30,10 +30,6 @@ export async function lockComplaint(trx: Transaction<Database>, id: string): Pro
 
 export async function findByReference(db: Db, reference: string): Promise<Complaint | undefined> {
   return db.selectFrom('complaints').selectAll().where('reference', '=', reference).executeTakeFirst()
-}
-
-export async function insertComplaint(trx: Transaction<Database>, row: NewComplaint): Promise<Complaint> {
-  return trx.insertInto('complaints').values(row).returningAll().executeTakeFirstOrThrow()
 }
 
 export async function updateComplaint(trx: Transaction<Database>, id: string, patch: ComplaintPatch): Promise<Complaint> {
@@ -75,15 +71,15 @@ export async function updateComplaints(trx: Transaction<Database>, patches: Arra
 }
 
 /** next number of the year's reference sequence, gap-free within committed transactions */
-export async function nextReferenceNumber(trx: Transaction<Database>, year: number): Promise<number> {
-  const row = await trx
-    .insertInto('reference_counters')
-    .values({ year, last_value: 1 })
-    .onConflict((oc) => oc.column('year').doUpdateSet({ last_value: sql`reference_counters.last_value + 1` }))
-    .returning('last_value')
-    .executeTakeFirstOrThrow()
-  return row.last_value
-}
+/**
+ * The year's next reference number, formatted as SPEC §8.2 has it (`CP-2026-000123`; past 999,999 the
+ * number grows a digit) — a statement for `appendMaking`, which writes the complaint with it. The counter
+ * row's upsert locks the row until the statement's transaction ends: intakes of a year queue on it, and a
+ * rolled-back intake gives its number back, so the numbers are gap-free (docs/operations.md).
+ */
+export const takeReference = (prefix: string, year: number) => sql<{ value: string }>`insert into reference_counters (year, last_value) values (${year}, 1)
+  on conflict (year) do update set last_value = reference_counters.last_value + 1
+  returning ${prefix}::text || '-' || year || '-' || lpad(last_value::text, greatest(6, length(last_value::text)), '0') as value`
 
 export interface TimelineInsert {
   complaintId: string

@@ -7,7 +7,7 @@ import { IdParams, IfMatchHeaders, json, problems } from '../http/common-schemas
 import { auditContext, departmentScope } from '../plugins/auth.js'
 import { seesPii } from '../access/pii.js'
 import type { Complaint, Database } from '../db/types.js'
-import type { Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { FastifyRequest } from 'fastify'
 import { idempotent } from '../http/idempotency.js'
 import { logComplaint, sendSerialised, serialised } from '../http/respond.js'
@@ -70,7 +70,7 @@ export const LIFECYCLE_ROUTES: LifecycleRoute[] = [
 const tags = ['complaints']
 
 /** the complaint as this caller may see it: PII masked for roles without need; clocks as of now */
-async function dtoFor(req: FastifyRequest, c: Complaint, via?: Transaction<Database>) {
+async function dtoFor(req: FastifyRequest, c: Complaint, via?: Kysely<Database>) {
   const { sla, clock, config } = req.server.services
   return toComplaintDto(c, { maskPii: !seesPii(req.principal, c), now: clock.now(), calendar: await sla.calendar(via), reopenWindowDays: config.REOPEN_WINDOW_DAYS })
 }
@@ -96,16 +96,20 @@ export default async function complaintRoutes(app: FastifyInstance) {
   }, async (req, reply) => {
     const key = req.headers['idempotency-key'] as string | undefined
     let json: string | undefined
-    const result = await services.db.transaction().execute((trx) =>
-      // keys are per caller: another key's replay could show it a response it may not see
-      idempotent(trx, `complaints.receive:${req.principal?.keyId ?? 'anonymous'}`, key, req.body, services.clock.now(), async () => {
-        const { complaint, trackingToken } = await receiveComplaint(services, trx, req.body as S.ReceiveBody, auditContext(req))
-        logComplaint(req, complaint.id)
-        const body = { ...(await dtoFor(req, complaint, trx)), trackingToken }
-        json = serialised(reply, 201, body)
-        return { status: 201, body }
-      }),
-    )
+    const receive = async (db: Kysely<Database>) => {
+      const { complaint, trackingToken } = await receiveComplaint(services, db, req.body as S.ReceiveBody, auditContext(req))
+      logComplaint(req, complaint.id)
+      const body = { ...(await dtoFor(req, complaint, db)), trackingToken }
+      json = serialised(reply, 201, body)
+      return { status: 201, body }
+    }
+    // without a key the intake is one statement, a transaction of its own (receiveComplaint); with one, the
+    // key's claim, the intake and the stored response commit together
+    const result = key === undefined
+      ? { ...(await receive(services.db)), replayed: false }
+      : await services.db.transaction().execute((trx) =>
+        // keys are per caller: another key's replay could show it a response it may not see
+        idempotent(trx, `complaints.receive:${req.principal?.keyId ?? 'anonymous'}`, key, req.body, services.clock.now(), () => receive(trx)))
     const body = result.body as { id: string; version: number }
     if (result.replayed) reply.header('idempotent-replayed', 'true')
     reply.code(result.status as 201).header('location', `/v1/complaints/${body.id}`).header('etag', etagOf(body))

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { randomBytes } from 'node:crypto'
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Database } from './types.js'
 /**
  * Rows of a multi-row INSERT in batches: Postgres takes at most 65,535 parameters per statement, so a
@@ -40,16 +41,11 @@ export interface Append {
 /**
  * Several tables' appends in one statement, each a data-modifying WITH query (Postgres runs every one of
  * them to completion): a lifecycle step's timeline entry, audit entry and events are one round trip, not
- * three. Intakes hold the year's reference counter from their number to their commit, so every round trip
- * inside the transaction lengthens the queue on it (README: Performance). Appends larger than one batch go
+ * three (the intake's, with the complaint itself, are one statement with its number: `appendMaking`). Appends larger than one batch go
  * table by table, as `insertRows`. Every append of a table names the same columns (its builder's).
  */
 export async function appendAll(db: Kysely<Database> | Transaction<Database>, appends: readonly Append[]): Promise<void> {
-  // a table named twice gets one insert, its rows in the order given (two inserts into one table in one
-  // statement would run in no set order)
-  const byTable = new Map<Append['table'], Array<Record<string, unknown>>>()
-  for (const a of appends) if (a.rows.length > 0) byTable.set(a.table, [...(byTable.get(a.table) ?? []), ...a.rows])
-  const present = [...byTable].map(([table, rows]) => ({ table, rows }))
+  const present = byTable(appends)
   if (present.length <= 1 || present.some((a) => a.rows.length > ROWS_PER_STATEMENT)) {
     for (const a of present) await insertRows(db, a.table, a.rows)
     return
@@ -58,8 +54,53 @@ export async function appendAll(db: Kysely<Database> | Transaction<Database>, ap
   await sql`with ${sql.join(parts)} select 1`.execute(db)
 }
 
-function insertFromJson({ table, rows }: Append) {
+/**
+ * A value that the statement appending the rows makes itself, and that the rows carry: the intake's
+ * reference number, taken from the year's counter row by the very statement that writes the complaint.
+ * Node writes the rows with `placeholder` wherever the value belongs (inside any string of any column,
+ * nested JSON included); Postgres replaces it in the rows' JSON text with what `statement` returned.
+ */
+export interface Made {
+  /**
+   * stands for the value in the rows' JSON text: fresh and random for each statement (`placeholder()`),
+   * so nothing a caller sent can contain it; no character of it, nor of the value, is escaped in JSON
+   */
+  placeholder: string
+  /** a statement, data-modifying or not, whose one row has the value as a text column `value` */
+  statement: RawBuilder<{ value: string }>
+}
+
+/** a `Made.placeholder`: 24 random hex digits after the name */
+export const placeholder = (name: string) => `${name}-${randomBytes(12).toString('hex')}`
+
+/**
+ * `appendAll` with a made value: the statement that makes it and every append in one statement, which
+ * returns the value. A statement outside a transaction is one of its own, so this is a whole write in
+ * one round trip — for the intake, whose counter row stays locked from its number to its commit, the
+ * lock is then held only while Postgres executes and commits, never while a reply crosses to Node and
+ * Node's event loop gets to it (README: Performance). For a handful of rows: every table's rows must
+ * fit in one statement.
+ */
+export async function appendMaking(db: Kysely<Database> | Transaction<Database>, made: Made, appends: readonly Append[]): Promise<string> {
+  const present = byTable(appends)
+  const large = present.find((a) => a.rows.length > ROWS_PER_STATEMENT)
+  if (large) throw new Error(`appendMaking: ${large.rows.length} rows of ${large.table} do not fit one statement`)
+  const value = sql`(select value from made)`
+  const parts = present.map((a, i) => sql`${sql.id(`append_${i}`)} as (${insertFromJson(a, (json) => sql`replace(${json}, ${made.placeholder}, ${value})`)})`)
+  const { rows } = await sql<{ value: string }>`with made as (${made.statement}), ${sql.join(parts)} select value from made`.execute(db)
+  if (rows.length !== 1) throw new Error(`appendMaking: the statement made ${rows.length} values, not one`)
+  return rows[0]!.value
+}
+
+/** appends by table, in the order given: a table named twice gets one insert (two inserts into one table in one statement would run in no set order) */
+function byTable(appends: readonly Append[]): Append[] {
+  const byTable = new Map<Append['table'], Array<Record<string, unknown>>>()
+  for (const a of appends) if (a.rows.length > 0) byTable.set(a.table, [...(byTable.get(a.table) ?? []), ...a.rows])
+  return [...byTable].map(([table, rows]) => ({ table, rows }))
+}
+
+function insertFromJson({ table, rows }: Append, text = (json: RawBuilder<unknown>) => json) {
   const columns = sql.join(Object.keys(rows[0]!).map((c) => sql.ref(c)))
   return sql`insert into ${sql.table(table)} (${columns})
-    select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${JSON.stringify(rows)}::json)`
+    select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${text(sql`${JSON.stringify(rows)}`)}::json)`
 }

@@ -172,6 +172,8 @@ t.test('a request that fails half-way leaves nothing half written', async (t) =>
   t.notMatch(JSON.stringify(failed.json), /injected failure/, 'internal errors do not leak details')
   const createFailed = await api.call('POST', '/v1/complaints', webComplaint(), { 'idempotency-key': 'k-1' })
   t.equal(createFailed.status, 500)
+  // without a key the intake is one statement outside any transaction: its failure, too, leaves nothing
+  t.equal((await api.call('POST', '/v1/complaints', webComplaint())).status, 500)
   t.same(await rowCounts(api.db), before, 'no complaint, timeline entry, event or idempotency key was left behind')
   const still = (await api.call('GET', `/v1/complaints/${c.id}`)).json
   t.equal(still.status, 'received')
