@@ -70,7 +70,6 @@ export async function updateComplaints(trx: Transaction<Database>, patches: Arra
   })
 }
 
-/** next number of the year's reference sequence, gap-free within committed transactions */
 /**
  * The year's next reference number, formatted as SPEC §8.2 has it (`CP-2026-000123`; past 999,999 the
  * number grows a digit) — a statement for `appendMaking`, which writes the complaint with it. The counter

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ColumnType, Generated, Selectable, Updateable } from 'kysely'
 import type {
   AcknowledgementChannel, Channel, ClosureType, ComplainantKind, DesiredOutcome, ExternalBody, FollowUpMode, IrrationalStage, Level, Nature, Status,
 } from '../domain/vocabulary.js'
@@ -525,7 +525,6 @@ export interface Database {
 }
 
 export type Complaint = Selectable<ComplaintTable>
-export type NewComplaint = Insertable<ComplaintTable>
 export type ComplaintPatch = Updateable<ComplaintTable>
 export type TimelineEntry = Selectable<TimelineTable>
 export type Department = Selectable<DepartmentTable>
