@@ -94,9 +94,9 @@ export async function appendMaking(db: Kysely<Database> | Transaction<Database>,
 
 /** appends by table, in the order given: a table named twice gets one insert (two inserts into one table in one statement would run in no set order) */
 function byTable(appends: readonly Append[]): Append[] {
-  const byTable = new Map<Append['table'], Array<Record<string, unknown>>>()
-  for (const a of appends) if (a.rows.length > 0) byTable.set(a.table, [...(byTable.get(a.table) ?? []), ...a.rows])
-  return [...byTable].map(([table, rows]) => ({ table, rows }))
+  const grouped = new Map<Append['table'], Array<Record<string, unknown>>>()
+  for (const a of appends) if (a.rows.length > 0) grouped.set(a.table, [...(grouped.get(a.table) ?? []), ...a.rows])
+  return [...grouped].map(([table, rows]) => ({ table, rows }))
 }
 
 function insertFromJson({ table, rows }: Append, text = (json: RawBuilder<unknown>) => json) {
