@@ -11,6 +11,7 @@ import { readdirSync } from 'node:fs'
 import path from 'node:path'
 import { build, type Plugin } from 'esbuild'
 import { BUILD_DIR } from '../src/layout.js'
+import { replaceFile } from './replace-file.js'
 
 /** packages bundled in; every other bare import is left to node_modules */
 const BUNDLED_PACKAGES = new Set(['typebox', 'kysely', 'kysely-pglite-dialect'])
@@ -63,6 +64,9 @@ const result = await build({
   plugins: [packagesStayExternal, migrationsBundled],
   logLevel: 'warning',
   metafile: true,
+  // written here, whole (replaceFile), and only when changed: tests run the bundle while another builds
+  write: false,
 })
+const written = result.outputFiles.filter((f) => replaceFile(f.path, f.contents)).length
 const inputs = Object.keys(result.metafile.inputs).length
-console.log(`service bundle: ${path.relative(process.cwd(), outfile)} from ${inputs} modules, ${Math.round(performance.now() - started)} ms`)
+console.log(`service bundle: ${path.relative(process.cwd(), outfile)} from ${inputs} modules, ${Math.round(performance.now() - started)} ms${written === 0 ? ' (unchanged)' : ''}`)
