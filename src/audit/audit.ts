@@ -25,8 +25,7 @@ export async function writeAudit(trx: Transaction<Database>, ctx: AuditContext, 
 
 /** several changes of one operation (a scheduled job's batch), in as few statements as the batch needs */
 export async function writeAudits(trx: Transaction<Database>, ctx: AuditContext, changes: AuditChange[], at: Date): Promise<void> {
-  const { table, rows } = auditAppend(ctx, changes, at)
-  await insertRows(trx, table, rows)
+  await insertRows(trx, auditAppend(ctx, changes, at))
 }
 
 /** audit entries as rows to append (`appendAll`, with the step's timeline entries and events) */

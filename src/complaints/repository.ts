@@ -94,8 +94,7 @@ export interface TimelineInsert {
 
 /** appends timeline entries in one statement */
 export async function appendTimeline(trx: Transaction<Database>, ...entries: TimelineInsert[]): Promise<void> {
-  const { table, rows } = timelineAppend(entries)
-  await insertRows(trx, table, rows)
+  await insertRows(trx, timelineAppend(entries))
 }
 
 /** timeline entries as rows to append (`appendAll`, with the step's audit entries and events) */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { sql } from 'kysely'
-import { appendAll, appendMaking, placeholder, ROWS_PER_STATEMENT } from '../../src/db/batches.js'
+import { appendAll, appendMaking, insertRows, placeholder, ROWS_PER_STATEMENT } from '../../src/db/batches.js'
 import { countingStatements, testDatabase } from '../helper.js'
 
 const audit = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({
@@ -76,4 +76,51 @@ t.test('appendMaking: the value the statement makes replaces its placeholder in 
   t.same(await handle.db.selectFrom('audit_log').select('id').where('operation', '=', 'counted').execute(), [], 'and no row was written')
   await t.rejects(appendMaking(handle.db, { placeholder: 'x', statement: sql<{ value: string }>`select 'a' as value where false` }, [{ table: 'audit_log', rows: audit(1, 'none') }]), /made 0 values/, 'a statement that makes no value is an error')
   await t.rejects(appendMaking(handle.db, made, [{ table: 'audit_log', rows: audit(ROWS_PER_STATEMENT + 1, 'big') }]), /do not fit one statement/)
+})
+
+t.test('documents: columns sent beside the rows, as JSON text each, arrive as sent and in the rows\' order; NULL stays NULL', async (t) => {
+  const handle = await testDatabase()
+  const { db, statements } = countingStatements(handle.db)
+  // what JSON.stringify escapes and Postgres must read back: quotes, backslashes, a newline, the separator
+  // character itself, CJK, an emoji, and a string shaped like JSON
+  const tricky = 'he said "刹车\\异响"\n\u001e{"not":"json"} 😀'
+  const eventRows = (n: number, tag: string) => events(n, tag).map((e, i) => ({ ...e, payload: { ...e.payload, tricky, nested: { list: [i, null, { deep: tricky }] } } }))
+  const auditRows = (n: number, tag: string) => audit(n, tag).map((a, i) => ({ ...a, before: i % 2 === 0 ? null : { i, tricky }, after: { i, tricky } }))
+  const eventsOf = (tag: string) => handle.db.selectFrom('outbox_events').select(['event_id', sql<string>`payload::text`.as('text')]).where('event_id', 'like', `msg_${tag}_%`).orderBy('id').execute()
+  const auditOf = (tag: string) => handle.db.selectFrom('audit_log').select(['entity_id', 'before', 'after']).where('operation', '=', tag).orderBy('id').execute()
+
+  // more rows than one statement takes: batches, each joined to its documents by position
+  const many = eventRows(2 * ROWS_PER_STATEMENT + 3, 'many')
+  await insertRows(db, { table: 'outbox_events', rows: many, documents: { payload: 'json' } })
+  t.equal(statements.filter((s) => s === 'RawNode').length, 3, 'a batch a statement')
+  const stored = await eventsOf('many')
+  t.same(stored.map((e) => e.event_id), many.map((e) => e.event_id), 'every row, in the order given (ids follow it)')
+  t.ok(stored.every((e, i) => e.text === JSON.stringify(many[i]!.payload)), 'a json document is stored as the text of its row, byte for byte')
+
+  statements.length = 0
+  const audits = auditRows(4, 'docs')
+  await db.transaction().execute((trx) => appendAll(trx, [
+    { table: 'audit_log', rows: audits, documents: { before: 'jsonb', after: 'jsonb' } },
+    { table: 'outbox_events', rows: eventRows(2, 'docs'), documents: { payload: 'json' } },
+  ]))
+  t.equal(statements.filter((s) => s === 'RawNode').length, 1, 'with appendAll: one statement still')
+  t.same((await auditOf('docs')).map((a) => [a.entity_id, a.before, a.after]), audits.map((a) => [a.entity_id, a.before, a.after]), 'jsonb documents, two columns, a NULL among them')
+  t.same((await eventsOf('docs')).map((e) => JSON.parse(e.text)), eventRows(2, 'docs').map((e) => e.payload))
+
+  // appendMaking replaces the placeholder inside documents too
+  const ph = placeholder('ref')
+  const made = { placeholder: ph, statement: sql<{ value: string }>`select 'CP-1' as value` }
+  await appendMaking(db, made, [{ table: 'outbox_events', rows: [{ ...eventRows(1, 'madedoc')[0]!, payload: { ref: ph, deep: [`"${ph}"`], tricky } }], documents: { payload: 'json' } }])
+  t.same((await eventsOf('madedoc')).map((e) => JSON.parse(e.text)), [{ ref: 'CP-1', deep: ['"CP-1"'], tricky }], 'the made value in place of its placeholder')
+
+  // one row whose document is NULL: its parameter is the empty string
+  await insertRows(db, { table: 'audit_log', rows: auditRows(1, 'onenull'), documents: { before: 'jsonb', after: 'jsonb' } })
+  t.same((await auditOf('onenull')).map((a) => a.before), [null], 'a lone NULL document is NULL, and its row is there')
+
+  // one statement: a document its column refuses (NULL where the outbox needs a payload) writes no row of the statement
+  await t.rejects(db.transaction().execute((trx) => appendAll(trx, [
+    { table: 'audit_log', rows: auditRows(1, 'faildoc') },
+    { table: 'outbox_events', rows: [{ ...eventRows(1, 'faildoc')[0]!, payload: null }], documents: { payload: 'json' } },
+  ])), /null value in column "payload"/, 'a NULL document where the column needs one: refused, not dropped')
+  t.same(await auditOf('faildoc'), [], 'and nothing of the statement is written')
 })
