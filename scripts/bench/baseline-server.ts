@@ -24,7 +24,8 @@ app.get('/hello', async () => ({ hello: 'world' }))
 
 // the intake as the service writes it (receiveComplaint, appendMaking): one statement outside a transaction that
 // takes the year's number and writes the complaint, its timeline entry, audit entry and event, each table's
-// rows read from JSON in which Postgres puts the number where the placeholder stands
+// rows read from JSON (the event's payload as text beside its row) in which Postgres puts the number where
+// the placeholder stands
 const fromJson = (name: string, table: string, columns: string[], json: number) =>
   `"${name}" as (insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) select ${columns.map((c) => `"${c}"`).join(', ')} from json_populate_recordset(null::"${table}", replace($${json}, $2, (select value from made))::json))`
 const COMPLAINT = ['id', 'reference', 'tracking_token_hash', 'version', 'status', 'channel', 'external_body', 'complainant_name', 'complainant_kind', 'complainant_phone', 'complainant_email',
@@ -41,7 +42,11 @@ const INTAKE = `with made as (insert into reference_counters (year, last_value) 
   ${fromJson('append_0', 'complaints', [...COMPLAINT], 3)},
   ${fromJson('append_1', 'complaint_timeline', ['complaint_id', 'at', 'actor', 'action', 'from_status', 'to_status', 'before', 'after', 'data'], 4)},
   ${fromJson('append_2', 'audit_log', ['at', 'actor_key_id', 'actor_role', 'actor_name', 'operation', 'entity_type', 'entity_id', 'before', 'after', 'request_id'], 5)},
-  ${fromJson('append_3', 'outbox_events', ['event_id', 'type', 'complaint_id', 'occurred_at', 'payload'], 6)}
+  "append_3" as (insert into "outbox_events" ("event_id", "type", "complaint_id", "occurred_at", "payload")
+    select r."event_id", r."type", r."complaint_id", r."occurred_at", nullif("document_0".text, '')::json
+    from json_populate_recordset(null::"outbox_events", replace($6, $2, (select value from made))::json) with ordinality as r
+    left join string_to_table(replace($7, $2, (select value from made)), chr(30)) with ordinality as "document_0"(text, position) on "document_0".position = r.ordinality
+    order by r.ordinality)
   select value from made`
 
 /** the year of an instant in the business time zone (the reference number's), one formatter for the process as in the service */
@@ -82,7 +87,9 @@ app.post('/v1/complaints', async (req, reply) => {
       data: { channel: body.channel, externalBody: null, receivedAt: now.toISOString(), enteredAt: now.toISOString() },
     }]),
     JSON.stringify([{ at: now, actor_key_id: who.id, actor_role: who.role, actor_name: who.name, operation: 'receiveComplaint', entity_type: 'complaint', entity_id: id, before: null, after: complaint, request_id: req.id }]),
-    JSON.stringify([{ event_id: eventId, type: 'complaint.received', complaint_id: id, occurred_at: now, payload: { id: eventId, type: 'complaint.received', occurredAt: now.toISOString(), data: { complaint } } }]),
+    // the event's payload beside its row, as its JSON text (src/db/batches.ts, documents)
+    JSON.stringify([{ event_id: eventId, type: 'complaint.received', complaint_id: id, occurred_at: now }]),
+    JSON.stringify({ id: eventId, type: 'complaint.received', occurredAt: now.toISOString(), data: { complaint } }),
   ])
   return reply.code(201).header('location', `/v1/complaints/${id}`).send({ ...complaint, reference: rows[0].value })
 })
