@@ -123,7 +123,7 @@ async function intake(ctx: Ctx): Promise<Section> {
   const hello = await load({ url: `${baseline.base}/hello` }, options.readSeconds, options.connections)
   const ratio = r.service!.rps / r.baseline!.rps
   return {
-    title: 'Intake: POST /v1/complaints beside the same statements in one transaction through a bare pg pool',
+    title: 'Intake: POST /v1/complaints beside the same statement through a bare pg pool',
     rows: [
       { measurement: `intake, ${options.connections} connections`, service: `${rps(r.service!.rps)}${cpu(r.service!)}${shed(r.service!)}`, baseline: `${rps(r.baseline!.rps)}${cpu(r.baseline!)}${shed(r.baseline!)}`, ratio: ratioCell(r.service!.rps, r.baseline!.rps), target: '≥ 0.80×', pass: ratio >= 0.8 },
       { measurement: 'intake p99 latency', service: ms(r.service!.p99), baseline: ms(r.baseline!.p99), ratio: ratioCell(r.service!.p99, r.baseline!.p99), target: '< 100 ms', pass: r.service!.p99 < 100 },
