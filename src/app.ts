@@ -102,11 +102,24 @@ export function createLogger(
 const defaultSerializers = SerializerSelector()
 export const lazySerializers: typeof defaultSerializers = (externalSchemas, options) => {
   const compile = defaultSerializers(nullableAsTypeList(externalSchemas) as typeof externalSchemas, options)
+  // no shared schemas (nothing calls addSchema) and the same options in every app: a serialiser depends
+  // on its route's schema alone, so apps built in one process share it (the test suite builds 140)
+  const shareable = Object.keys(externalSchemas ?? {}).length === 0
   return (route) => {
     let serialize: ((doc: unknown) => string) | undefined
-    return (doc) => (serialize ??= compile({ ...route, schema: nullableAsTypeList(route.schema) as typeof route.schema }))(doc)
+    const build = () => {
+      const key = route.schema as object
+      const built = shareable ? serialisers.get(key) : undefined
+      if (built) return built
+      const made = compile({ ...route, schema: nullableAsTypeList(route.schema) as typeof route.schema }) as (doc: unknown) => string
+      if (shareable) serialisers.set(key, made)
+      return made
+    }
+    return (doc) => (serialize ??= build())(doc)
   }
 }
+/** each route schema's serialiser, built once a process (lazySerializers) */
+const serialisers = new WeakMap<object, (doc: unknown) => string>()
 
 const PRIMITIVE_TYPES = new Set(['string', 'integer', 'number', 'boolean'])
 

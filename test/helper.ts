@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { FastifyBaseLogger, FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { insertKey } from '../src/access/keys.js'
 import { PERMISSIONS, type Role } from '../src/access/policy.js'
@@ -116,9 +117,19 @@ const documentContract = createContractChecker()
 
 const PREFERENCE: Role[] = ['cs_agent', 'cs_manager', 'department', 'management', 'admin', 'auditor', 'integration', 'finance']
 
+type Paths = { paths: Record<string, Record<string, { operationId: string }>> }
+
 /** method + path pattern → operationId, from the app's own OpenAPI document */
-export function operationMatchers(app: FastifyInstance) {
-  const doc = app.swagger() as unknown as { paths: Record<string, Record<string, { operationId: string }>> }
+export const operationMatchers = (app: FastifyInstance) => matchersOf(app.swagger() as unknown as Paths)
+
+/**
+ * the same from the committed document (test/http/openapi.test.ts: the app's is the same), read once a
+ * process: building the app's own document for every test app took a tenth of the suite's CPU
+ */
+let committedOperations: ReturnType<typeof matchersOf> | undefined
+const documentOperations = () => (committedOperations ??= matchersOf(JSON.parse(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8')) as Paths))
+
+function matchersOf(doc: Paths) {
   return Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.entries(item).map(([method, op]) => ({
       method: method.toUpperCase(),
@@ -166,7 +177,7 @@ export async function testApp(t: Test, opts: {
     return key.secret
   }
 
-  const operations = operationMatchers(app)
+  const operations = documentOperations()
   async function defaultActor(method: string, url: string): Promise<As> {
     const path = url.split('?')[0]!
     const op = operations.find((o) => o.method === method && o.pattern.test(path))

@@ -113,9 +113,14 @@ export function onFirstUse(compile: () => Validator): Validator {
   return lazy
 }
 
+/**
+ * The two Ajv instances, one each a process: Ajv keeps what it compiled by schema object, so apps built
+ * in one process from the same route schemas (the test suite builds 140) compile each schema once
+ */
+let ajvs: { strictAjv: Ajv.default; coercingAjv: Ajv.default } | undefined
+
 export default fp(async function validation(app: FastifyInstance) {
-  const strictAjv = makeAjv(false)
-  const coercingAjv = makeAjv(true)
+  const { strictAjv, coercingAjv } = (ajvs ??= { strictAjv: makeAjv(false), coercingAjv: makeAjv(true) })
   app.setValidatorCompiler(({ schema, httpPart }) =>
     onFirstUse(() => (httpPart === 'body' ? strictAjv.compile(schema) : decimalOnly(schema as never, coercingAjv.compile(schema)))))
 
