@@ -124,7 +124,7 @@ export const operationMatchers = (app: FastifyInstance) => matchersOf(app.swagge
 
 /**
  * the same from the committed document (test/http/openapi.test.ts: the app's is the same), read once a
- * process: building the app's own document for every test app took a tenth of the suite's CPU
+ * process: building the app's own document for each test app cost 0.2 s of CPU (4 of 27 s in sla.test.ts)
  */
 let committedOperations: ReturnType<typeof matchersOf> | undefined
 const documentOperations = () => (committedOperations ??= matchersOf(JSON.parse(readFileSync(new URL('../openapi/openapi.json', import.meta.url), 'utf8')) as Paths))
