@@ -32,9 +32,9 @@ rmSync(reports, { recursive: true, force: true })
 const started = performance.now()
 /**
  * the two longest tests (about two minutes each in CI, the others under one): tap runs its files in
- * alphabetical order, which started them sixth and eighth, and the fault tests ended minutes after the
- * rest had; they now run from the start in a tap of their own beside the others' (four files at a time
- * in all, as before). Each tap's output is printed when it ends, so the two do not interleave.
+ * alphabetical order, which started them third and eighth; they now run from the start in a tap of
+ * their own beside the others' (four files at a time in all, as before). Each tap's output is printed
+ * when it ends, so the two do not interleave.
  */
 const LONGEST = ['fuzz', 'receiver-outage']
 const groups = [chosen.filter((n) => LONGEST.includes(n)), chosen.filter((n) => !LONGEST.includes(n))].filter((g) => g.length > 0)
