@@ -39,6 +39,7 @@ const Env = Type.Object({
   OVERLOAD_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, default: 1_000, description: 'answer 503 while the mean event-loop delay is above this (0: off; not applied on the embedded database, whose queries run on the event loop)' }),
   OVERLOAD_MAX_WAITING_QUERIES: Type.Integer({ minimum: 0, default: 200, description: 'answer 503 while more queries than this wait for a database connection (0: off)' }),
   DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 30_000, description: 'Postgres cancels a statement running longer (0: no limit)' }),
+  DB_PREPARED_STATEMENTS: Type.Boolean({ default: true, description: 'send the intake\'s statement and the timeline, audit and event appends as named prepared statements, parsed and planned once per connection (false behind PgBouncer in transaction mode before 1.21)' }),
   ADMIN_API_KEY: Type.Optional(Type.String({ pattern: '^cpk_[A-Za-z0-9_-]{32,}$', description: 'an admin key to create at start (first start of a deployment)' })),
   SECRETS_KEY: Type.Optional(Type.String({ minLength: 32, description: 'the key that encrypts webhook signing secrets at rest: 32 bytes as 64 hex digits or base64 (`openssl rand -base64 32`). Required once webhook subscriptions exist; on the embedded database one is generated into DATA_DIR when unset' })),
   SECRETS_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 32, description: 'during a key rotation: the key being replaced, so secrets it sealed still open until `npm run secrets:rotate` (or the next start) seals them with SECRETS_KEY' })),
@@ -85,7 +86,7 @@ export class ConfigError extends Error {}
 const integerKeys = new Set(['PORT', 'BODY_LIMIT_BYTES', 'REOPEN_WINDOW_DAYS', 'BACKDATE_WINDOW_DAYS', 'SHUTDOWN_GRACE_MS', 'SLOW_QUERY_MS', 'DB_POOL_SIZE', 'DB_CONNECT_TIMEOUT_MS', 'DB_STATEMENT_TIMEOUT_MS', 'OVERLOAD_EVENT_LOOP_DELAY_MS', 'OVERLOAD_MAX_WAITING_QUERIES', 'RATE_LIMIT_PER_MINUTE', 'CALENDAR_WARN_DAYS',
   'WEBHOOK_TIMEOUT_MS', 'WEBHOOK_MAX_ATTEMPTS', 'WEBHOOK_RETRY_BASE_SECONDS', 'WEBHOOK_RETRY_MAX_SECONDS', 'WEBHOOK_DISABLE_AFTER_HOURS', 'WEBHOOK_POLL_MS',
   'RATE_LIMIT_ANONYMOUS_PER_MINUTE', 'OUTBOX_RETENTION_DAYS', 'DEAD_LETTER_RETENTION_DAYS', 'IDEMPOTENCY_KEY_HOURS', 'CAPA_REVIEW_DAYS', 'RETENTION_YEARS', 'WUKONG_RETURN_VISIT_TYPE_FIELD_ID', 'WUKONG_SATISFICING_FIELD_ID'])
-const booleanKeys = new Set(['SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS', 'WUKONG_ALLOW_CREATE_CUSTOMER'])
+const booleanKeys = new Set(['DB_PREPARED_STATEMENTS', 'SCHEDULER_ENABLED', 'WEBHOOK_DISPATCHER_ENABLED', 'WEBHOOK_ALLOW_INSECURE_URLS', 'WUKONG_ALLOW_CREATE_CUSTOMER'])
 const SECRETS = new Set(['SECRETS_KEY', 'SECRETS_KEY_PREVIOUS', 'ADMIN_API_KEY', 'METRICS_TOKEN', 'WUKONG_PASSWORD', 'WUKONG_INBOUND_SECRET'])
 
 /** what the schema cannot say: settings that need each other, channel names, a cron expression */

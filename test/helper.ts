@@ -50,7 +50,8 @@ async function openShared(): Promise<DbHandle> {
     return handle
   }
   const schema = `t_${process.pid}_${randomBytes(4).toString('hex')}`
-  const handle = await createDb({ databaseUrl: url, schema, poolSize: 6 })
+  // as the service runs by default (DB_PREPARED_STATEMENTS): its large appends as named prepared statements
+  const handle = await createDb({ databaseUrl: url, schema, poolSize: 6, preparedStatements: true })
   await migrateToLatest(handle.db, schema)
   tap.teardown(async () => {
     await handle.close()

@@ -1,7 +1,7 @@
 // The same-SQL baseline of `npm run bench`: a bare Fastify (no schemas, no plugins) over a bare `pg`
 // pool of the service's size, running the statements the service runs for each measured request — the
 // key lookup, then the intake statement (the year's number, the complaint, its timeline entry, audit
-// entry and event in one statement) or the same SELECT — and answering the rows as JSON. The service's
+// entry and event in one statement, prepared as the service prepares it) or the same SELECT — and answering the rows as JSON. The service's
 // figure over this one is its own overhead: validation, authorisation, clocks, representation,
 // serialisation, logging.
 // Env: DATABASE_URL, PORT (0), DB_POOL_SIZE (10). Prints `listening on http://…`.
@@ -79,7 +79,8 @@ app.post('/v1/complaints', async (req, reply) => {
   }
   const actor = { type: 'api_key', id: who.id, role: who.role, name: who.name }
   const eventId = `msg_${uuidv7(now.getTime())}`
-  const { rows } = await pool.query(INTAKE, [
+  // named, as the service sends it (DB_PREPARED_STATEMENTS, src/db/prepared.ts): parsed once per connection
+  const { rows } = await pool.query({ name: 'intake', text: INTAKE, values: [
     year, placeholder,
     JSON.stringify([complaint]),
     JSON.stringify([{
@@ -90,7 +91,7 @@ app.post('/v1/complaints', async (req, reply) => {
     // the event's payload beside its row, as its JSON text (src/db/batches.ts, documents)
     JSON.stringify([{ event_id: eventId, type: 'complaint.received', complaint_id: id, occurred_at: now }]),
     JSON.stringify({ id: eventId, type: 'complaint.received', occurredAt: now.toISOString(), data: { complaint } }),
-  ])
+  ] })
   return reply.code(201).header('location', `/v1/complaints/${id}`).send({ ...complaint, reference: rows[0].value })
 })
 

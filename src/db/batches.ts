@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Database } from './types.js'
+import { executePrepared } from './prepared.js'
 /**
  * Rows of a multi-row INSERT in batches: Postgres takes at most 65,535 parameters per statement, so a
  * batch of a scheduled job (thousands of timeline entries, say) is written in a few statements, never one
@@ -29,7 +30,7 @@ export function inBatches<T>(rows: readonly T[], size = ROWS_PER_STATEMENT): T[]
  * makes one string, which the driver sends as it is.
  */
 export async function insertRows(db: Kysely<Database> | Transaction<Database>, append: Append): Promise<void> {
-  for (const batch of inBatches(append.rows)) await insertFromJson({ ...append, rows: batch }).execute(db)
+  for (const batch of inBatches(append.rows)) await executePrepared(insertFromJson({ ...append, rows: batch }), db)
 }
 
 /** one table's rows to append, as `insertRows` takes them */
@@ -58,7 +59,7 @@ export async function appendAll(db: Kysely<Database> | Transaction<Database>, ap
     return
   }
   const parts = present.map((a, i) => sql`${sql.id(`append_${i}`)} as (${insertFromJson(a)})`)
-  await sql`with ${sql.join(parts)} select 1`.execute(db)
+  await executePrepared(sql`with ${sql.join(parts)} select 1`, db)
 }
 
 /**
@@ -94,7 +95,7 @@ export async function appendMaking(db: Kysely<Database> | Transaction<Database>,
   if (large) throw new Error(`appendMaking: ${large.rows.length} rows of ${large.table} do not fit one statement`)
   const value = sql`(select value from made)`
   const parts = present.map((a, i) => sql`${sql.id(`append_${i}`)} as (${insertFromJson(a, (json) => sql`replace(${json}, ${made.placeholder}, ${value})`)})`)
-  const { rows } = await sql<{ value: string }>`with made as (${made.statement}), ${sql.join(parts)} select value from made`.execute(db)
+  const { rows } = await executePrepared(sql<{ value: string }>`with made as (${made.statement}), ${sql.join(parts)} select value from made`, db)
   if (rows.length !== 1) throw new Error(`appendMaking: the statement made ${rows.length} values, not one`)
   return rows[0]!.value
 }

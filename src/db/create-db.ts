@@ -5,6 +5,7 @@ import type { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { BUILD_DIR } from '../layout.js'
 import { parseTimestamptz } from './timestamps.js'
+import { PreparingClient } from './prepared.js'
 import type { Database } from './types.js'
 
 export interface DbHandle {
@@ -40,6 +41,8 @@ export interface DbOptions {
   statementTimeoutMs?: number
   /** an idle connection broke (its backend was terminated, the server restarted): the pool replaces it */
   onPoolError?: (error: Error) => void
+  /** send the statements `executePrepared` registers as named prepared statements (real Postgres only; db/prepared.ts) */
+  preparedStatements?: boolean
 }
 
 // int8 comes back as a string from pg and as a number from PGlite: make both numbers.
@@ -73,6 +76,7 @@ export async function createDb(options: DbOptions): Promise<DbHandle> {
       application_name: 'complaint-service',
       ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
       ...(schema !== 'public' ? { options: `-c search_path=${schema}` } : {}),
+      ...(options.preparedStatements ? { Client: PreparingClient } : {}),
     })
     // without a listener, a connection's error (pg_terminate_backend, a server restart) ends the process:
     // the pool listens to its idle clients, and this to each client while a query or transaction holds it

@@ -22,6 +22,7 @@ export async function openDatabase(config: Config, log: (msg: string) => void = 
     poolSize: config.DB_POOL_SIZE,
     connectTimeoutMs: config.DB_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS || undefined,
+    preparedStatements: config.DB_PREPARED_STATEMENTS,
     onPoolError: (err) => log(`a database connection broke and is replaced: ${err.message}`),
   })
   let applied: string[]
