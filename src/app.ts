@@ -111,7 +111,10 @@ export const lazySerializers: typeof defaultSerializers = (externalSchemas, opti
       const key = route.schema as object
       const built = shareable ? serialisers.get(key) : undefined
       if (built) return built
-      const made = compile({ ...route, schema: nullableAsTypeList(route.schema) as typeof route.schema }) as (doc: unknown) => string
+      const schema = nullableAsTypeList(route.schema) as typeof route.schema
+      const whole = compile({ ...route, schema }) as (doc: unknown) => string
+      const itemSchema = listItemSchema(schema)
+      const made = itemSchema ? listSerializer(whole, compile({ ...route, schema: itemSchema as typeof route.schema }) as (doc: unknown) => string) : whole
       if (shareable) serialisers.set(key, made)
       return made
     }
@@ -120,6 +123,50 @@ export const lazySerializers: typeof defaultSerializers = (externalSchemas, opti
 }
 /** each route schema's serialiser, built once a process (lazySerializers) */
 const serialisers = new WeakMap<object, (doc: unknown) => string>()
+
+/** the schema of a list's items when `schema` is a list envelope, an object whose first property is `items`, an array of objects */
+export function listItemSchema(schema: unknown): object | undefined {
+  const props = (schema as { type?: unknown; properties?: Record<string, { type?: unknown; items?: { type?: unknown } }> } | undefined)
+  if (props?.type !== 'object' || !props.properties) return undefined
+  const [first] = Object.keys(props.properties)
+  const items = first === 'items' ? props.properties.items : undefined
+  return items?.type === 'array' && items.items?.type === 'object' ? items.items : undefined
+}
+
+/** where a list envelope serialised with no items begins: its items go between this and the rest */
+const LIST_HEAD = '{"items":['
+
+/**
+ * A list envelope's serialiser that answers a Buffer: each item serialised on its own (by the serialiser of
+ * the items' schema, as the whole one would), the envelope with no items around them, the parts written
+ * into one Buffer. One string of a whole page is what Node 20, 22 and 24 write slowly: a page of 50
+ * complaints is some 200 KB of JSON holding Chinese text, one string of which Node makes flat and encodes
+ * at 3.7–4.5 ms of CPU a response, against 1.2–1.6 ms for the same bytes from 50 small strings written
+ * into a Buffer (a bare node:http server under autocannon on this machine; Node 26 takes 1.2 ms either
+ * way). The bytes are the same as the whole serialiser's; an envelope that does not begin as expected is
+ * answered by it.
+ */
+export function listSerializer(whole: (doc: unknown) => string, item: (doc: unknown) => string): (doc: unknown) => string {
+  return (doc) => {
+    const items = (doc as { items?: unknown } | null)?.items
+    if (!Array.isArray(items) || items.length < 2) return whole(doc)
+    const envelope = whole({ ...(doc as object), items: [] })
+    if (!envelope.startsWith(`${LIST_HEAD}]`)) return whole(doc)
+    const rest = envelope.slice(LIST_HEAD.length)
+    const parts = items.map(item)
+    let bytes = LIST_HEAD.length + parts.length - 1 + Buffer.byteLength(rest)
+    for (const part of parts) bytes += Buffer.byteLength(part)
+    const out = Buffer.allocUnsafe(bytes)
+    let at = out.write(LIST_HEAD, 0, 'latin1')
+    for (let i = 0; i < parts.length; i++) {
+      if (i > 0) at = out.writeUInt8(0x2c, at) // ,
+      at += out.write(parts[i]!, at)
+    }
+    out.write(rest, at)
+    // Fastify sends a Buffer as it is (Content-Length from its length); its serialiser type says string
+    return out as unknown as string
+  }
+}
 
 const PRIMITIVE_TYPES = new Set(['string', 'integer', 'number', 'boolean'])
 
