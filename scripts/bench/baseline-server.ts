@@ -1,9 +1,9 @@
 // The same-SQL baseline of `npm run bench`: a bare Fastify (no schemas, no plugins) over a bare `pg`
 // pool of the service's size, running the statements the service runs for each measured request — the
 // key lookup, then the intake statement (the year's number, the complaint, its timeline entry, audit
-// entry and event in one statement, prepared as the service prepares it) or the same SELECT — and answering the rows as JSON. The service's
-// figure over this one is its own overhead: validation, authorisation, clocks, representation,
-// serialisation, logging.
+// entry and event in one statement, prepared as the service prepares it) or the same SELECT — and
+// answering the rows as JSON. The service's figure over this one is its own overhead: validation,
+// authorisation, clocks, representation, serialisation, logging.
 // Env: DATABASE_URL, PORT (0), DB_POOL_SIZE (10). Prints `listening on http://…`.
 import { createHash, randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
