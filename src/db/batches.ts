@@ -123,27 +123,50 @@ const DOCUMENT_SEPARATOR = 30 // U+001E, record separator
  * empty document is an empty string, which `string_to_table` splits into no text at all. `text` is
  * applied to every parameter (`appendMaking`).
  */
-function insertFromJson({ table, rows, documents = {} }: Append, text = (json: RawBuilder<unknown>) => json) {
+function insertFromJson({ table, rows, documents = {} }: Append, text = (json: RawBuilder<unknown>) => json): RawBuilder<unknown> {
   const names = Object.keys(rows[0]!)
   const docs = names.filter((c) => Object.hasOwn(documents, c))
+  const into = quoted(table)
   if (docs.length === 0) {
-    const columns = sql.join(names.map((c) => sql.ref(c)))
-    return sql`insert into ${sql.table(table)} (${columns})
-      select ${columns} from json_populate_recordset(null::${sql.table(table)}, ${text(sql`${JSON.stringify(rows)}`)}::json)`
+    const columns = names.map(quoted).join(', ')
+    return statementOf([
+      `insert into ${into} (${columns})\n      select ${columns} from json_populate_recordset(null::${into}, `,
+      text(sql`${JSON.stringify(rows)}`),
+      '::json)',
+    ])
   }
   const fields = names.filter((c) => !docs.includes(c))
   const recordset = JSON.stringify(rows.map((r) => Object.fromEntries(fields.map((c) => [c, r[c]]))))
   const separator = String.fromCharCode(DOCUMENT_SEPARATOR)
   const texts = docs.map((c) => rows.map((r) => (r[c] === null ? '' : JSON.stringify(r[c]) ?? '')).join(separator))
-  const alias = (i: number) => sql.id(`document_${i}`)
+  const alias = (i: number) => quoted(`document_${i}`)
   const values = [
-    ...fields.map((c) => sql`r.${sql.ref(c)}`),
-    ...docs.map((c, i) => sql`nullif(${alias(i)}.text, '')::${sql.raw(documents[c]!)}`),
+    ...fields.map((c) => `r.${quoted(c)}`),
+    ...docs.map((c, i) => `nullif(${alias(i)}.text, '')::${documents[c]!}`),
   ]
-  const joins = docs.map((_, i) => sql`left join string_to_table(${text(sql`${texts[i]}`)}, chr(${sql.lit(DOCUMENT_SEPARATOR)})) with ordinality as ${alias(i)}(text, position) on ${alias(i)}.position = r.ordinality`)
-  return sql`insert into ${sql.table(table)} (${sql.join([...fields, ...docs].map((c) => sql.ref(c)))})
-    select ${sql.join(values)}
-    from json_populate_recordset(null::${sql.table(table)}, ${text(sql`${recordset}`)}::json) with ordinality as r
-    ${sql.join(joins, sql` `)}
-    order by r.ordinality`
+  return statementOf([
+    `insert into ${into} (${[...fields, ...docs].map(quoted).join(', ')})\n    select ${values.join(', ')}\n    from json_populate_recordset(null::${into}, `,
+    text(sql`${recordset}`),
+    '::json) with ordinality as r',
+    ...docs.flatMap((_, i) => [
+      '\n    left join string_to_table(',
+      text(sql`${texts[i]}`),
+      `, chr(${DOCUMENT_SEPARATOR})) with ordinality as ${alias(i)}(text, position) on ${alias(i)}.position = r.ordinality`,
+    ]),
+    '\n    order by r.ordinality',
+  ])
 }
+
+/**
+ * An identifier as Postgres reads it, written as Kysely's Postgres compiler writes one (in double quotes,
+ * a double quote doubled). The INSERTs above are written as text around their parameters rather than
+ * from `sql.ref` and `sql.table` nodes: the intake's statement names some hundred columns, and Kysely
+ * building and compiling a node for each took about 250 µs of the 1.6 ms of Node CPU an intake cost
+ * (`--cpu-prof` under the bench's intakes; README: Performance). The names are the tables' own columns,
+ * from the code, never from a request.
+ */
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+/** SQL text and parameters (each a RawBuilder, as `text` wraps it) in order, as one statement */
+const statementOf = (pieces: ReadonlyArray<string | RawBuilder<unknown>>): RawBuilder<unknown> =>
+  sql.join(pieces.map((p) => (typeof p === 'string' ? sql.raw(p) : p)), sql.raw(''))
