@@ -165,7 +165,7 @@ function insertFromJson({ table, rows, documents = {} }: Append, text = (json: R
  * (`--cpu-prof` under the bench's intakes; README: Performance). The names are the tables' own columns,
  * from the code, never from a request.
  */
-const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`
+export const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`
 
 /** SQL text and parameters (each a RawBuilder, as `text` wraps it) in order, as one statement */
 const statementOf = (pieces: ReadonlyArray<string | RawBuilder<unknown>>): RawBuilder<unknown> =>

@@ -1,6 +1,7 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { sql } from 'kysely'
-import { appendAll, appendMaking, insertRows, placeholder, ROWS_PER_STATEMENT } from '../../src/db/batches.js'
+import { appendAll, appendMaking, insertRows, placeholder, quoted, ROWS_PER_STATEMENT } from '../../src/db/batches.js'
 import { countingStatements, testDatabase } from '../helper.js'
 
 const audit = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({
@@ -123,4 +124,12 @@ t.test('documents: columns sent beside the rows, as JSON text each, arrive as se
     { table: 'outbox_events', rows: [{ ...eventRows(1, 'faildoc')[0]!, payload: null }], documents: { payload: 'json' } },
   ])), /null value in column "payload"/, 'a NULL document where the column needs one: refused, not dropped')
   t.same(await auditOf('faildoc'), [], 'and nothing of the statement is written')
+})
+
+t.test('the appends\' identifiers are quoted as Kysely quotes them for Postgres, whatever the name', async (t) => {
+  const handle = await testDatabase()
+  // any text Postgres allows in an identifier (no NUL), quotes and Chinese included
+  const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => !s.includes('\u0000'))
+  fc.assert(fc.property(fc.oneof(name, fc.constantFrom('"', 'a"b', '""', 'complaint_timeline')), (n) => quoted(n) === sql.id(n).compile(handle.db).sql))
+  t.equal(quoted('a"b'), '"a""b"', 'a double quote is doubled inside the quotes')
 })
