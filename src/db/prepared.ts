@@ -56,7 +56,7 @@ export class PreparingClient extends pg.Client {
   override query(...args: unknown[]): never {
     const [text, values] = args
     if (typeof text === 'string' && (args.length === 1 || (args.length === 2 && Array.isArray(values)))) {
-      const name = names.get(text)
+      const name = preparedName(text)
       if (name) return super.query({ name, text, values: values as unknown[] | undefined }) as never
     }
     return (super.query as (...a: QueryArgs) => unknown)(...(args as QueryArgs)) as never
