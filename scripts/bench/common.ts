@@ -75,6 +75,24 @@ export async function adminQuery(server: string, text: string, values?: unknown[
   }
 }
 
+/**
+ * Waits (at most `limitMs`) until no other session of the server is working: no autovacuum worker and no
+ * other active query. A full run's sweep writes some 100,000 rows, after which autovacuum works for tens
+ * of seconds; on two cores a start-up timed meanwhile measures the contention, not the service (a fresh
+ * PGlite took 3.0 s to be ready right after the data was generated, 2.4 s on a quiet machine).
+ */
+export async function quietDatabase(server: string, limitMs: number): Promise<{ ms: number; busy: string | null }> {
+  const t0 = performance.now()
+  let busy: string | null = null
+  for (;;) {
+    const { rows } = await adminQuery(server, `select coalesce(string_agg(distinct coalesce(nullif(backend_type, 'client backend'), 'query'), ', '), '') as busy
+      from pg_stat_activity where pid <> pg_backend_pid() and (backend_type = 'autovacuum worker' or (backend_type = 'client backend' and state = 'active'))`)
+    busy = (rows[0].busy as string) || null
+    if (!busy || performance.now() - t0 > limitMs) return { ms: performance.now() - t0, busy }
+    await sleep(500)
+  }
+}
+
 export async function createDatabase(server: string): Promise<string> {
   const name = `bench_${process.pid}_${randomBytes(3).toString('hex')}`
   await adminQuery(server, `create database ${name}`)
