@@ -99,6 +99,19 @@ export async function createDatabase(server: string): Promise<string> {
   return name
 }
 
+/**
+ * A copy of database `source` (which no session may be using): `create database … template`, with the
+ * FILE_COPY strategy where Postgres has it (15 and later), which copies the files between two checkpoints
+ * instead of writing gigabytes of WAL (6 s against 15 s for the 1M database, and no checkpoint left to
+ * fall on what is timed next).
+ */
+export async function copyDatabase(server: string, source: string): Promise<string> {
+  const name = `bench_${process.pid}_${randomBytes(3).toString('hex')}`
+  const version = Number((await adminQuery(server, 'show server_version_num')).rows[0].server_version_num)
+  await adminQuery(server, `create database ${name} template ${source}${version >= 150000 ? ' strategy file_copy' : ''}`)
+  return name
+}
+
 export async function dropDatabase(server: string, name: string) {
   if (!/^bench_[a-z0-9_]+$/.test(name)) throw new Error(`refusing to drop ${name}: not a bench database`)
   await adminQuery(server, `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, [name])

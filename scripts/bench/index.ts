@@ -14,7 +14,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { encodeCursor } from '../../src/http/keyset.js'
 import {
-  ADMIN_KEY, call, createDatabase, dbUrl, dropDatabase, fmt, interleaved, load, median, quietDatabase, root, rssMb, runNode, serverOf, SERVICE_NODE_FLAGS, serviceEnv, shed, sleep, startChild, table,
+  ADMIN_KEY, call, copyDatabase, createDatabase, dbUrl, dropDatabase, fmt, interleaved, load, median, quietDatabase, root, rssMb, runNode, serverOf, SERVICE_NODE_FLAGS, serviceEnv, shed, sleep, startChild, table,
   type Child, type Options, type Row, type Section,
 } from './common.js'
 import { generate, type GenerateResult } from './generate.js'
@@ -156,23 +156,47 @@ async function reports(ctx: Ctx): Promise<Section> {
   return { title: 'Reports', rows, figures }
 }
 
+type SweepRun = { breaches: Record<string, number>; breachMs: number; escalated: number; escalateMs: number; totalMs: number; maxRssMb: number; rssBeforeMb: number }
+
+/**
+ * The sla-sweep job over the generated data, `rounds` times, each on a fresh copy of the database (a
+ * sweep changes the data it sweeps) made after the parts before it, with Postgres quiet first (their
+ * writes leave autovacuum busy): the medians of the rounds' times, and the highest peak RSS.
+ */
 async function sweep(ctx: Ctx): Promise<Section> {
-  const { url, generated } = ctx
-  console.log('  sla-sweep job in a child process (compiled, as npm run job -- sla-sweep)')
-  const out = await runNode([...SERVICE_NODE_FLAGS, 'dist/scripts/bench/sweep-child.js'], serviceEnv(url, { LOG_LEVEL: 'warn' }))
-  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{"breaches"'))
-  if (!line) throw new Error(`the sweep child printed no result:\n${out}`)
-  const r = JSON.parse(line) as { breaches: Record<string, number>; breachMs: number; escalated: number; escalateMs: number; totalMs: number; maxRssMb: number; rssBeforeMb: number }
-  const recorded = Object.values(r.breaches).reduce((a, b) => a + b, 0)
+  const { options, url, generated } = ctx
+  const source = new URL(url).pathname.slice(1)
+  const runs: SweepRun[] = []
+  console.log(`  sla-sweep job in a child process (compiled, as npm run job -- sla-sweep), ${options.rounds} round(s), each on a fresh copy of the database`)
+  for (let round = 0; round < options.rounds; round++) {
+    const copy = await copyDatabase(options.server, source)
+    try {
+      const waited = await quietDatabase(options.server, options.smoke ? 5_000 : 120_000)
+      const out = await runNode([...SERVICE_NODE_FLAGS, 'dist/scripts/bench/sweep-child.js'], serviceEnv(dbUrl(options.server, copy), { LOG_LEVEL: 'warn' }))
+      const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{"breaches"'))
+      if (!line) throw new Error(`the sweep child printed no result:\n${out}`)
+      const r = JSON.parse(line) as SweepRun
+      runs.push(r)
+      console.log(`  round ${round + 1}: breach sweep ${s(r.breachMs)}, escalations ${s(r.escalateMs)}, peak RSS ${mb(r.maxRssMb)}${waited.ms >= 1000 ? ` (waited ${s(waited.ms)} for a quiet Postgres)` : ''}`)
+    } finally {
+      await dropDatabase(options.server, copy)
+    }
+  }
+  const breachMs = median(runs.map((r) => r.breachMs))
+  const escalateMs = median(runs.map((r) => r.escalateMs))
+  const maxRssMb = Math.max(...runs.map((r) => r.maxRssMb))
+  const recorded = median(runs.map((r) => Object.values(r.breaches).reduce((a, b) => a + b, 0)))
+  const escalated = Math.min(...runs.map((r) => r.escalated))
+  const of = runs.length > 1 ? `; median of ${runs.length}` : ''
   const scaled = ctx.options.n === 1_000_000 ? '' : ` (N/100 = ${fmt(generated.escalations)}; the target is for 10,000)`
   return {
-    title: `Breach sweep over ${fmt(ctx.options.n)} complaints (${fmt(generated.overdue)} overdue, ${fmt(generated.escalations)} needing escalation)`,
+    title: `Breach sweep over ${fmt(ctx.options.n)} complaints (${fmt(generated.overdue)} overdue, ${fmt(generated.escalations)} needing escalation), each round on a fresh copy`,
     rows: [
-      { measurement: `breach sweep (recordBreaches): ${fmt(recorded)} breaches recorded`, service: s(r.breachMs), baseline: '—', ratio: '—', target: '< 2 s', pass: r.breachMs < 2000 },
-      { measurement: 'peak RSS of the sweep job process', service: mb(r.maxRssMb), baseline: '—', ratio: '—', target: '< 250 MB', pass: r.maxRssMb < 250 },
-      { measurement: `pending escalations in one run: ${fmt(r.escalated)} escalated${scaled}`, service: s(r.escalateMs), baseline: '—', ratio: '—', target: '< 10 s', pass: r.escalateMs < 10_000 && r.escalated >= generated.escalations },
+      { measurement: `breach sweep (recordBreaches): ${fmt(recorded)} breaches recorded${of}`, service: s(breachMs), baseline: '—', ratio: '—', target: '< 2 s', pass: breachMs < 2000 },
+      { measurement: `peak RSS of the sweep job process${runs.length > 1 ? `; highest of ${runs.length}` : ''}`, service: mb(maxRssMb), baseline: '—', ratio: '—', target: '< 250 MB', pass: maxRssMb < 250 },
+      { measurement: `pending escalations in one run: ${fmt(escalated)} escalated${scaled}${of}`, service: s(escalateMs), baseline: '—', ratio: '—', target: '< 10 s', pass: escalateMs < 10_000 && escalated >= generated.escalations },
     ],
-    figures: r,
+    figures: { breachMs, escalateMs, maxRssMb, runs },
   }
 }
 
