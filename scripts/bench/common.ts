@@ -77,9 +77,10 @@ export async function adminQuery(server: string, text: string, values?: unknown[
 
 /**
  * Waits (at most `limitMs`) until no other session of the server is working: no autovacuum worker and no
- * other active query. A full run's sweep writes some 100,000 rows, after which autovacuum works for tens
- * of seconds; on two cores a start-up timed meanwhile measures the contention, not the service (a fresh
- * PGlite took 3.0 s to be ready right after the data was generated, 2.4 s on a quiet machine).
+ * other active query. The parts before write tens of thousands of rows (the intake's, the sweep's), after
+ * which autovacuum works for tens of seconds; on two cores a start-up or a sweep timed meanwhile measures
+ * the contention, not the service (a fresh PGlite took 3.0 s to be ready right after the data was
+ * generated, 2.4 s on a quiet machine).
  */
 export async function quietDatabase(server: string, limitMs: number): Promise<{ ms: number; busy: string | null }> {
   const t0 = performance.now()

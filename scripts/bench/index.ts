@@ -205,7 +205,7 @@ async function startup(ctx: Ctx): Promise<Section> {
   const runs = options.smoke ? 1 : 3
   const idleMs = options.smoke ? 500 : 3000
   const waited = await quietDatabase(options.server, options.smoke ? 5_000 : 180_000)
-  if (waited.ms >= 1000) console.log(`  waited ${s(waited.ms)} for Postgres's background work (autovacuum after the sweep) to end${waited.busy ? `; still busy: ${waited.busy}` : ''}`)
+  if (waited.ms >= 1000) console.log(`  waited ${s(waited.ms)} for Postgres's background work (autovacuum after the parts before) to end${waited.busy ? `; still busy: ${waited.busy}` : ''}`)
   type Figures = { readyMs: number[]; rssMb: number[] }
   const once = async (label: string, script: string, env: Record<string, string | undefined>, ready: string, into: Figures, nodeFlags: string[] = SERVICE_NODE_FLAGS) => {
     const child = await startChild(script, env, ready, nodeFlags)
