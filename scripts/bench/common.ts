@@ -77,8 +77,8 @@ export async function adminQuery(server: string, text: string, values?: unknown[
 
 /**
  * Waits (at most `limitMs`) until no other session of the server is working: no autovacuum worker and no
- * other active query. The parts before write tens of thousands of rows (the intake's, the sweep's), after
- * which autovacuum works for tens of seconds; on two cores a start-up or a sweep timed meanwhile measures
+ * other active query. The parts before write tens of thousands of rows (the intake's), after which
+ * autovacuum works for tens of seconds; on two cores a start-up or a sweep timed meanwhile measures
  * the contention, not the service (a fresh PGlite took 3.0 s to be ready right after the data was
  * generated, 2.4 s on a quiet machine).
  */
@@ -94,8 +94,11 @@ export async function quietDatabase(server: string, limitMs: number): Promise<{ 
   }
 }
 
+/** a new bench database's name: `dropDatabase` drops nothing else */
+const benchName = () => `bench_${process.pid}_${randomBytes(3).toString('hex')}`
+
 export async function createDatabase(server: string): Promise<string> {
-  const name = `bench_${process.pid}_${randomBytes(3).toString('hex')}`
+  const name = benchName()
   await adminQuery(server, `create database ${name}`)
   return name
 }
@@ -107,7 +110,7 @@ export async function createDatabase(server: string): Promise<string> {
  * fall on what is timed next).
  */
 export async function copyDatabase(server: string, source: string): Promise<string> {
-  const name = `bench_${process.pid}_${randomBytes(3).toString('hex')}`
+  const name = benchName()
   const version = Number((await adminQuery(server, 'show server_version_num')).rows[0].server_version_num)
   await adminQuery(server, `create database ${name} template ${source}${version >= 150000 ? ' strategy file_copy' : ''}`)
   return name
